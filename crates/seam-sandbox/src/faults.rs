@@ -1,0 +1,222 @@
+//! Fault injection shared by every simulator.
+//!
+//! A `FaultPlan` says how a simulator misbehaves: added latency, a share of
+//! 5xx answers, 429 storms, requests that hang past the client's timeout,
+//! dropped connections. Draws come from a seeded ChaCha RNG, so the same seed
+//! and the same request order give the same faults. Plans are set through
+//! each simulator's `POST /_admin/faults` and apply to every route except
+//! `/_admin` itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How a simulator misbehaves. All rates are probabilities in 0..=1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultPlan {
+    /// Extra latency drawn uniformly from this range, in milliseconds.
+    pub latency_ms: Option<(u64, u64)>,
+    /// Share of requests answered 500/502/503.
+    pub error_rate: f64,
+    /// Share of requests answered 429 with Retry-After.
+    pub rate_limit_rate: f64,
+    /// Retry-After in seconds sent with injected 429s.
+    pub retry_after_secs: u64,
+    /// Share of requests that hang for `hang_ms` before answering 504.
+    pub timeout_rate: f64,
+    pub hang_ms: u64,
+    /// Share of requests whose connection is dropped without an answer
+    /// (the handler never runs).
+    pub drop_rate: f64,
+    /// The next N requests fail with 503, whatever the rates (a deterministic outage).
+    pub fail_next: u32,
+    /// Outbound webhooks: share delivered twice, share held back and
+    /// delivered after a later one (out of order), and added delay.
+    pub webhook_duplicate_rate: f64,
+    pub webhook_reorder_rate: f64,
+    pub webhook_delay_ms: Option<(u64, u64)>,
+}
+
+/// A fault plan with its seeded random source; cheap to clone and share.
+#[derive(Clone)]
+pub struct Faults {
+    inner: Arc<Mutex<FaultsInner>>,
+}
+
+struct FaultsInner {
+    plan: FaultPlan,
+    rng: ChaCha8Rng,
+}
+
+/// What the fault layer decided for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Injected {
+    None,
+    Latency(Duration),
+    Error(StatusCode),
+    RateLimited(u64),
+    Hang(Duration),
+    Drop,
+}
+
+impl Faults {
+    pub fn new(seed: u64) -> Self {
+        Faults {
+            inner: Arc::new(Mutex::new(FaultsInner {
+                plan: FaultPlan::default(),
+                rng: ChaCha8Rng::seed_from_u64(seed),
+            })),
+        }
+    }
+
+    pub fn set_plan(&self, plan: FaultPlan) {
+        self.lock().plan = plan;
+    }
+
+    pub fn plan(&self) -> FaultPlan {
+        self.lock().plan.clone()
+    }
+
+    /// Reseeds the random source (the admin API's `seed`).
+    pub fn reseed(&self, seed: u64) {
+        self.lock().rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// Draws a uniform number in 0..1 from the seeded source.
+    pub fn draw(&self) -> f64 {
+        self.lock().rng.gen::<f64>()
+    }
+
+    /// Draws from the seeded source for callers that need their own randomness.
+    pub fn draw_range(&self, low: u64, high: u64) -> u64 {
+        if high <= low {
+            return low;
+        }
+        self.lock().rng.gen_range(low..=high)
+    }
+
+    /// Decides the fault for the next request.
+    pub fn decide(&self) -> Injected {
+        let mut inner = self.lock();
+        if inner.plan.fail_next > 0 {
+            inner.plan.fail_next -= 1;
+            return Injected::Error(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let plan = inner.plan.clone();
+        let roll: f64 = inner.rng.gen();
+        let mut threshold = plan.drop_rate;
+        if roll < threshold {
+            return Injected::Drop;
+        }
+        threshold += plan.timeout_rate;
+        if roll < threshold {
+            return Injected::Hang(Duration::from_millis(plan.hang_ms.max(1)));
+        }
+        threshold += plan.rate_limit_rate;
+        if roll < threshold {
+            return Injected::RateLimited(plan.retry_after_secs.max(1));
+        }
+        threshold += plan.error_rate;
+        if roll < threshold {
+            let codes = [
+                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::BAD_GATEWAY,
+                StatusCode::SERVICE_UNAVAILABLE,
+            ];
+            return Injected::Error(codes[inner.rng.gen_range(0..codes.len())]);
+        }
+        if let Some((low, high)) = plan.latency_ms {
+            let ms = if high > low { inner.rng.gen_range(low..=high) } else { low };
+            return Injected::Latency(Duration::from_millis(ms));
+        }
+        Injected::None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FaultsInner> {
+        // A poisoned lock only means another request panicked mid-draw; the plan is still usable.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Axum middleware applying the plan to every request outside `/_admin`.
+pub async fn fault_layer(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_admin") {
+        return next.run(request).await;
+    }
+    match faults.decide() {
+        Injected::None => next.run(request).await,
+        Injected::Latency(delay) => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        Injected::Error(status) => {
+            (status, "injected fault: the simulated system is failing").into_response()
+        }
+        Injected::RateLimited(secs) => {
+            let mut response =
+                (StatusCode::TOO_MANY_REQUESTS, "injected fault: rate limited").into_response();
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+            response
+        }
+        Injected::Hang(delay) => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::GATEWAY_TIMEOUT, "injected fault: timed out").into_response()
+        }
+        Injected::Drop => {
+            // Closing without an answer: hyper drops the connection when the
+            // response body errors before the first byte.
+            let stream = futures::stream::once(async {
+                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected fault: connection dropped",
+                ))
+            });
+            Response::builder()
+                .status(StatusCode::OK)
+                .body(Body::from_stream(stream))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults() {
+        let plan = FaultPlan { error_rate: 0.3, rate_limit_rate: 0.2, ..Default::default() };
+        let a = Faults::new(42);
+        let b = Faults::new(42);
+        a.set_plan(plan.clone());
+        b.set_plan(plan);
+        let run_a: Vec<_> = (0..200).map(|_| a.decide()).collect();
+        let run_b: Vec<_> = (0..200).map(|_| b.decide()).collect();
+        assert_eq!(run_a, run_b);
+        let errors = run_a.iter().filter(|f| matches!(f, Injected::Error(_))).count();
+        let limited = run_a.iter().filter(|f| matches!(f, Injected::RateLimited(_))).count();
+        assert!((30..90).contains(&errors), "errors {errors}");
+        assert!((15..65).contains(&limited), "429s {limited}");
+    }
+
+    #[test]
+    fn fail_next_is_a_deterministic_outage() {
+        let faults = Faults::new(1);
+        faults.set_plan(FaultPlan { fail_next: 3, ..Default::default() });
+        for _ in 0..3 {
+            assert_eq!(faults.decide(), Injected::Error(StatusCode::SERVICE_UNAVAILABLE));
+        }
+        assert_eq!(faults.decide(), Injected::None);
+    }
+}
