@@ -31,7 +31,9 @@ impl BackoffPolicy {
     /// The exponential ceiling for the given attempt (1-based), before jitter.
     pub fn ceiling(&self, attempt: i32) -> Duration {
         let exponent = attempt.saturating_sub(1).clamp(0, 30) as u32;
-        self.base.saturating_mul(2u32.saturating_pow(exponent)).min(self.cap)
+        self.base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.cap)
     }
 
     /// Delay before the next attempt: a uniform draw between half the ceiling

@@ -107,7 +107,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
-        Failure { class, message: message.into(), retry_after: None }
+        Failure {
+            class,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn transient(message: impl Into<String>) -> Self {
         Failure::new(FailureClass::Transient, message)
@@ -116,7 +120,11 @@ impl Failure {
         Failure::new(FailureClass::Data, message)
     }
     pub fn rate_limited(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
-        Failure { class: FailureClass::RateLimited, message: message.into(), retry_after }
+        Failure {
+            class: FailureClass::RateLimited,
+            message: message.into(),
+            retry_after,
+        }
     }
 }
 

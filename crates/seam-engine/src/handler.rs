@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use seam_model::OwnerTeam;
-use serde_json::Value;
 
 use crate::clock::Millis;
 use crate::failure::Failure;
@@ -72,7 +71,10 @@ pub enum Outcome {
     Done(Commit),
     /// A classified failure: the class's default action applies
     /// (see `failure`), with the draft used if it ends as an exception.
-    Failed { failure: Failure, exception: Option<ExceptionDraft> },
+    Failed {
+        failure: Failure,
+        exception: Option<ExceptionDraft>,
+    },
     /// Park the job as an exception now, whatever the class.
     Exception(ExceptionDraft),
 }
@@ -82,7 +84,10 @@ impl Outcome {
         Outcome::Done(Commit::default())
     }
     pub fn failed(failure: Failure) -> Self {
-        Outcome::Failed { failure, exception: None }
+        Outcome::Failed {
+            failure,
+            exception: None,
+        }
     }
 }
 
@@ -109,10 +114,13 @@ impl HandlerRegistry {
     }
 
     pub fn register(&mut self, flow: &str, kind: &str, handler: Arc<dyn JobHandler>) {
-        self.handlers.insert((flow.to_string(), kind.to_string()), handler);
+        self.handlers
+            .insert((flow.to_string(), kind.to_string()), handler);
     }
 
     pub fn get(&self, flow: &str, kind: &str) -> Option<Arc<dyn JobHandler>> {
-        self.handlers.get(&(flow.to_string(), kind.to_string())).cloned()
+        self.handlers
+            .get(&(flow.to_string(), kind.to_string()))
+            .cloned()
     }
 }

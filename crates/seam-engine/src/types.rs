@@ -35,7 +35,11 @@ pub struct JobSpec {
 
 impl JobSpec {
     pub fn new(flow: &str, kind: &str, entity_key: impl Into<String>) -> Self {
-        JobSpec { flow: flow.to_string(), kind: kind.to_string(), entity_key: entity_key.into() }
+        JobSpec {
+            flow: flow.to_string(),
+            kind: kind.to_string(),
+            entity_key: entity_key.into(),
+        }
     }
 }
 
@@ -147,7 +151,9 @@ impl FromStr for ExceptionStatus {
             "open" => Ok(ExceptionStatus::Open),
             "resolved" => Ok(ExceptionStatus::Resolved),
             "ignored" => Ok(ExceptionStatus::Ignored),
-            other => Err(format!("'{other}' is not a status; expected open, resolved or ignored")),
+            other => Err(format!(
+                "'{other}' is not a status; expected open, resolved or ignored"
+            )),
         }
     }
 }

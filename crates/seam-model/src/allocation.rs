@@ -37,7 +37,9 @@ pub fn allocate_proportionally(
         return Err(AllocationError::BadWeights);
     }
     let currency = total.currency;
-    let total_units = total.to_minor_units().map_err(|_| AllocationError::NotMinorUnits(total))?;
+    let total_units = total
+        .to_minor_units()
+        .map_err(|_| AllocationError::NotMinorUnits(total))?;
     let negative = total_units < 0;
     let total_abs = Decimal::from(total_units.unsigned_abs());
 
@@ -78,9 +80,11 @@ mod tests {
 
     #[test]
     fn a_cent_left_over_goes_to_the_largest_remainder() {
-        let shares =
-            allocate_proportionally(Money::new(dec!(10.00), Currency::EUR), &[dec!(1), dec!(1), dec!(1)])
-                .unwrap();
+        let shares = allocate_proportionally(
+            Money::new(dec!(10.00), Currency::EUR),
+            &[dec!(1), dec!(1), dec!(1)],
+        )
+        .unwrap();
         let amounts: Vec<_> = shares.iter().map(|m| m.amount).collect();
         assert_eq!(amounts, vec![dec!(3.34), dec!(3.33), dec!(3.33)]);
     }
@@ -97,8 +101,14 @@ mod tests {
     #[test]
     fn zero_weights_are_refused() {
         let total = Money::new(dec!(1), Currency::EUR);
-        assert_eq!(allocate_proportionally(total, &[dec!(0)]), Err(AllocationError::BadWeights));
-        assert_eq!(allocate_proportionally(total, &[]), Err(AllocationError::NoLines));
+        assert_eq!(
+            allocate_proportionally(total, &[dec!(0)]),
+            Err(AllocationError::BadWeights)
+        );
+        assert_eq!(
+            allocate_proportionally(total, &[]),
+            Err(AllocationError::NoLines)
+        );
     }
 
     proptest! {

@@ -105,19 +105,28 @@ impl Money {
     }
 
     pub fn zero(currency: Currency) -> Self {
-        Money { amount: Decimal::ZERO, currency }
+        Money {
+            amount: Decimal::ZERO,
+            currency,
+        }
     }
 
     /// Builds money from an integer count of minor units (e.g. cents), as PSPs send it.
     pub fn from_minor_units(units: i64, currency: Currency) -> Self {
-        Money { amount: Decimal::new(units, currency.minor_unit_digits()), currency }
+        Money {
+            amount: Decimal::new(units, currency.minor_unit_digits()),
+            currency,
+        }
     }
 
     /// The amount as an integer count of minor units; fails unless it is exact.
     pub fn to_minor_units(&self) -> Result<i64, MoneyError> {
         let scaled = self.amount * Decimal::from(10i64.pow(self.currency.minor_unit_digits()));
         if scaled.fract() != Decimal::ZERO {
-            return Err(MoneyError::NotMinorUnits { amount: self.amount, currency: self.currency });
+            return Err(MoneyError::NotMinorUnits {
+                amount: self.amount,
+                currency: self.currency,
+            });
         }
         i64::try_from(scaled).map_err(|_| MoneyError::Overflow)
     }
@@ -128,14 +137,26 @@ impl Money {
 
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
-        Ok(Money { amount, currency: self.currency })
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            amount,
+            currency: self.currency,
+        })
     }
 
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
-        Ok(Money { amount, currency: self.currency })
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            amount,
+            currency: self.currency,
+        })
     }
 
     pub fn is_zero(&self) -> bool {
@@ -146,7 +167,10 @@ impl Money {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch { left: self.currency, right: other.currency })
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency,
+                right: other.currency,
+            })
         }
     }
 }
@@ -154,7 +178,12 @@ impl Money {
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = self.currency.minor_unit_digits();
-        write!(f, "{} {}", self.amount.round_dp(digits.max(self.amount.scale())), self.currency)
+        write!(
+            f,
+            "{} {}",
+            self.amount.round_dp(digits.max(self.amount.scale())),
+            self.currency
+        )
     }
 }
 
@@ -177,13 +206,19 @@ mod tests {
         assert_eq!(m.amount, dec!(24.99));
         assert_eq!(m.to_minor_units().unwrap(), 2499);
         let bad = Money::new(dec!(1.005), Currency::EUR);
-        assert!(matches!(bad.to_minor_units(), Err(MoneyError::NotMinorUnits { .. })));
+        assert!(matches!(
+            bad.to_minor_units(),
+            Err(MoneyError::NotMinorUnits { .. })
+        ));
     }
 
     #[test]
     fn arithmetic_across_currencies_is_refused() {
         let a = Money::new(dec!(1), Currency::EUR);
         let b = Money::new(dec!(1), Currency::SEK);
-        assert!(matches!(a.checked_add(&b), Err(MoneyError::CurrencyMismatch { .. })));
+        assert!(matches!(
+            a.checked_add(&b),
+            Err(MoneyError::CurrencyMismatch { .. })
+        ));
     }
 }

@@ -135,7 +135,11 @@ impl Faults {
             return Injected::Error(codes[inner.rng.gen_range(0..codes.len())]);
         }
         if let Some((low, high)) = plan.latency_ms {
-            let ms = if high > low { inner.rng.gen_range(low..=high) } else { low };
+            let ms = if high > low {
+                inner.rng.gen_range(low..=high)
+            } else {
+                low
+            };
             return Injected::Latency(Duration::from_millis(ms));
         }
         Injected::None
@@ -143,7 +147,9 @@ impl Faults {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FaultsInner> {
         // A poisoned lock only means another request panicked mid-draw; the plan is still usable.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -162,8 +168,11 @@ pub async fn fault_layer(State(faults): State<Faults>, request: Request, next: N
             (status, "injected fault: the simulated system is failing").into_response()
         }
         Injected::RateLimited(secs) => {
-            let mut response =
-                (StatusCode::TOO_MANY_REQUESTS, "injected fault: rate limited").into_response();
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                "injected fault: rate limited",
+            )
+                .into_response();
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert("retry-after", value);
             }
@@ -196,7 +205,11 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_faults() {
-        let plan = FaultPlan { error_rate: 0.3, rate_limit_rate: 0.2, ..Default::default() };
+        let plan = FaultPlan {
+            error_rate: 0.3,
+            rate_limit_rate: 0.2,
+            ..Default::default()
+        };
         let a = Faults::new(42);
         let b = Faults::new(42);
         a.set_plan(plan.clone());
@@ -204,8 +217,14 @@ mod tests {
         let run_a: Vec<_> = (0..200).map(|_| a.decide()).collect();
         let run_b: Vec<_> = (0..200).map(|_| b.decide()).collect();
         assert_eq!(run_a, run_b);
-        let errors = run_a.iter().filter(|f| matches!(f, Injected::Error(_))).count();
-        let limited = run_a.iter().filter(|f| matches!(f, Injected::RateLimited(_))).count();
+        let errors = run_a
+            .iter()
+            .filter(|f| matches!(f, Injected::Error(_)))
+            .count();
+        let limited = run_a
+            .iter()
+            .filter(|f| matches!(f, Injected::RateLimited(_)))
+            .count();
         assert!((30..90).contains(&errors), "errors {errors}");
         assert!((15..65).contains(&limited), "429s {limited}");
     }
@@ -213,9 +232,15 @@ mod tests {
     #[test]
     fn fail_next_is_a_deterministic_outage() {
         let faults = Faults::new(1);
-        faults.set_plan(FaultPlan { fail_next: 3, ..Default::default() });
+        faults.set_plan(FaultPlan {
+            fail_next: 3,
+            ..Default::default()
+        });
         for _ in 0..3 {
-            assert_eq!(faults.decide(), Injected::Error(StatusCode::SERVICE_UNAVAILABLE));
+            assert_eq!(
+                faults.decide(),
+                Injected::Error(StatusCode::SERVICE_UNAVAILABLE)
+            );
         }
         assert_eq!(faults.decide(), Injected::None);
     }

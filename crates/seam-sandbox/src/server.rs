@@ -50,9 +50,9 @@ pub async fn serve(
 ) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let router = router
-        .merge(admin_fault_routes(faults.clone()))
-        .layer(axum::middleware::from_fn_with_state(faults, crate::faults::fault_layer));
+    let router = router.merge(admin_fault_routes(faults.clone())).layer(
+        axum::middleware::from_fn_with_state(faults, crate::faults::fault_layer),
+    );
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     let task = tokio::spawn(async move {
@@ -63,7 +63,12 @@ pub async fn serve(
             tracing::warn!(simulator = name, %error, "simulator server ended with an error");
         }
     });
-    Ok(RunningServer { name, addr, stop, task: Some(task) })
+    Ok(RunningServer {
+        name,
+        addr,
+        stop,
+        task: Some(task),
+    })
 }
 
 #[derive(Deserialize)]

@@ -65,8 +65,8 @@ impl WebhookSender {
                     held_back = Some(delivery);
                     continue;
                 }
-                let duplicate =
-                    plan.webhook_duplicate_rate > 0.0 && faults.draw() < plan.webhook_duplicate_rate;
+                let duplicate = plan.webhook_duplicate_rate > 0.0
+                    && faults.draw() < plan.webhook_duplicate_rate;
                 spawn_delivery(client.clone(), delivery.clone(), task_log.clone());
                 if duplicate {
                     spawn_delivery(client.clone(), delivery, task_log.clone());
@@ -89,7 +89,11 @@ impl WebhookSender {
     }
 }
 
-fn spawn_delivery(client: reqwest::Client, delivery: Delivery, log: Arc<Mutex<Vec<DeliveryRecord>>>) {
+fn spawn_delivery(
+    client: reqwest::Client,
+    delivery: Delivery,
+    log: Arc<Mutex<Vec<DeliveryRecord>>>,
+) {
     tokio::spawn(async move {
         for attempt in 0..=RETRY_DELAYS_MS.len() {
             let mut request = client
