@@ -1,1 +1,130 @@
-//! placeholder
+//! `seam.toml`: Seam's one configuration file.
+//!
+//! Parsing is strict: unknown keys are refused, every error names the file,
+//! the line and the key, and secrets come from `${ENV_VAR}` references that
+//! are resolved once, at load, into values that never print. `seam
+//! check-config` is this crate's `load` with its errors listed.
+
+mod error;
+mod raw;
+mod secret;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use raw::{BudgetConfig, RateConfig};
+use seam_model::mapping::MappingTables;
+pub use secret::Secret;
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: PathBuf,
+    pub hub: HubConfig,
+    pub engine: EngineConfig,
+    pub connectors: Connectors,
+    pub mappings: MappingTables,
+}
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub data_dir: PathBuf,
+    /// `sqlite://...` (default: `seam.db` in the data directory) or `postgres://...`.
+    pub database_url: Secret,
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub batch_size: u32,
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub max_attempts: i32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Connectors {
+    pub centra: Option<CentraConfig>,
+    pub warehouse: Option<WarehouseConfig>,
+    pub reveni: Option<ReveniConfig>,
+    pub netsuite: Option<NetSuiteConfig>,
+    pub adyen: Option<AdyenConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CentraConfig {
+    pub url: String,
+    pub token: Secret,
+    pub webhook_secret: Option<Secret>,
+    pub budget: BudgetConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct WarehouseConfig {
+    pub url: String,
+    pub username: String,
+    pub password: Secret,
+    pub account_code: String,
+    pub webhook_secret: Option<Secret>,
+    pub budget: BudgetConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReveniConfig {
+    pub url: String,
+    pub store_id: String,
+    pub api_key: Secret,
+    pub webhook_secret: Option<Secret>,
+    pub budget: BudgetConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct NetSuiteConfig {
+    pub url: String,
+    pub account_id: String,
+    pub token: Secret,
+    pub budget: BudgetConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdyenConfig {
+    pub url: String,
+    pub api_key: Secret,
+    pub merchant_account: String,
+    pub hmac_key: Option<Secret>,
+    pub budget: BudgetConfig,
+}
+
+/// Reads and resolves `path`, taking `${VAR}` values from the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError::unlocated(
+            path,
+            "",
+            format!("cannot read the file: {e}"),
+        )])
+    })?;
+    parse(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// Parses and resolves configuration text; `env` answers `${VAR}` lookups.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let raw = raw::RawConfig::parse(text, path)?;
+    raw.resolve(text, path, env)
+}
+
+/// The configuration Seam runs with when no file is given: no connectors,
+/// SQLite in `./.seam`, the dashboard on 127.0.0.1:8080.
+pub fn embedded_default() -> Config {
+    let text = "";
+    parse(text, Path::new("<embedded default>"), &|_| None)
+        .expect("the embedded default configuration is valid")
+}

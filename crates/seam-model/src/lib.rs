@@ -6,6 +6,7 @@
 //! of the property tests live.
 
 pub mod allocation;
+pub mod mapping;
 pub mod money;
 pub mod team;
 
