@@ -1,1 +1,77 @@
-fn main() {}
+//! `seam`: the command line of the integration hub.
+//!
+//! Data goes to standard output, logs and progress to standard error, so
+//! that `seam exceptions list --json | jq` works.
+
+mod commands;
+mod context;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "seam", version, about = "The integration hub between Centra and the systems behind it")]
+struct Cli {
+    /// The configuration file. Without one, ./seam.toml is used if it
+    /// exists, else the embedded default (SQLite in ./.seam, no connectors).
+    #[arg(long, short, global = true, env = "SEAM_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Human)]
+    log_format: logging::LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub: webhooks, pollers, job runner and dashboard.
+    Run(commands::run::RunArgs),
+    /// Validate the configuration and name every error's file, line and key.
+    CheckConfig,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// List, inspect, resubmit and resolve exceptions.
+    #[command(subcommand)]
+    Exceptions(commands::exceptions::ExceptionsCommand),
+    /// Print the story of an order, return or SKU across every system.
+    Trace(commands::trace::TraceArgs),
+    /// Measure Seam's own throughput.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let config_path = cli.config;
+        match cli.command {
+            Command::Run(args) => commands::run::run(config_path, args).await,
+            Command::CheckConfig => commands::check_config::run(config_path),
+            Command::Migrate => commands::migrate::run(config_path).await,
+            Command::Exceptions(command) => commands::exceptions::run(config_path, command).await,
+            Command::Trace(args) => commands::trace::run(config_path, args).await,
+            Command::Bench(command) => commands::bench::run(config_path, command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

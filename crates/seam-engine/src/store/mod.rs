@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use postgres::PostgresStore;
+pub use postgres::{redact_url, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use crate::clock::Millis;

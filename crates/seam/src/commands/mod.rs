@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod check_config;
+pub mod exceptions;
+pub mod migrate;
+pub mod run;
+pub mod trace;

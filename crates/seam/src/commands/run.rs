@@ -1,0 +1,96 @@
+//! `seam run`: the hub itself.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use seam_engine::backoff::BackoffPolicy;
+use seam_engine::{HandlerRegistry, Runner, RunnerConfig, SystemClock};
+use tokio_util::sync::CancellationToken;
+
+use crate::context;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Names this process's job claims (default: host name and a random suffix).
+    #[arg(long)]
+    worker_id: Option<String>,
+}
+
+pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = context::load_config(path)?;
+    let store = context::open_store(&config).await?;
+    tracing::info!(config = %config.source.display(), "seam starting");
+
+    let handlers = HandlerRegistry::new();
+    let engine = &config.engine;
+    let runner = Arc::new(Runner::new(
+        store.clone(),
+        handlers,
+        Arc::new(SystemClock),
+        RunnerConfig {
+            worker_id: args.worker_id.unwrap_or_else(default_worker_id),
+            batch_size: engine.batch_size,
+            lease: engine.lease,
+            idle_poll: Duration::from_millis(200),
+            concurrency: engine.concurrency,
+            backoff: BackoffPolicy {
+                base: engine.backoff_base,
+                cap: engine.backoff_cap,
+                max_attempts: engine.max_attempts,
+            },
+            seed: rand::random(),
+        },
+    ));
+
+    let stop = CancellationToken::new();
+    let runner_task = {
+        let runner = runner.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move { runner.run(stop).await })
+    };
+    let state = seam_server::ServerState { store: store.clone(), runner: Some(runner.stats()) };
+    let server_stop = stop.clone();
+    let server = tokio::spawn(seam_server::serve(
+        config.hub.listen,
+        seam_server::router(state),
+        async move { server_stop.cancelled().await },
+    ));
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the jobs in hand");
+    stop.cancel();
+    runner_task.await??;
+    server.await??;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "seam".into());
+    format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
