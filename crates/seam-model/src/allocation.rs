@@ -54,7 +54,7 @@ pub fn allocate_proportionally(
     let allocated: i64 = floors.iter().sum();
     let mut left_over = i64::try_from(total_abs).unwrap_or(0) - allocated;
     // Largest remainder first; the stable sort keeps earlier lines first on ties.
-    remainders.sort_by(|a, b| b.0.cmp(&a.0));
+    remainders.sort_by_key(|r| std::cmp::Reverse(r.0));
     for (_, index) in remainders {
         if left_over <= 0 {
             break;
