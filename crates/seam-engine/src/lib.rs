@@ -14,6 +14,7 @@ pub mod governor;
 pub mod handler;
 pub mod leader;
 pub mod runner;
+pub mod scheduler;
 pub mod store;
 pub mod types;
 

@@ -277,3 +277,17 @@ pub struct JournalEntry {
     pub payload: Value,
     pub received_at: Millis,
 }
+
+impl Job {
+    /// Decodes the payload into the handler's type. A payload that no longer
+    /// decodes (an older Seam queued it, or someone edited it badly) is a data
+    /// failure naming the job and the field, so the job parks instead of vanishing.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::failure::Failure> {
+        serde_json::from_value(self.payload.clone()).map_err(|error| {
+            crate::failure::Failure::data(format!(
+                "job {} ({}/{} for {}): the payload no longer decodes: {error}",
+                self.id, self.spec.flow, self.spec.kind, self.spec.entity_key
+            ))
+        })
+    }
+}

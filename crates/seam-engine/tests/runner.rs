@@ -302,3 +302,55 @@ async fn shutdown_releases_what_it_did_not_start() {
     );
     assert_eq!(r.stats().released.load(Ordering::Relaxed), 10);
 }
+
+#[tokio::test]
+async fn scheduled_slots_are_enqueued_once_even_by_two_nodes() {
+    use seam_engine::scheduler::{ScheduledTask, Scheduler};
+    let (store, _dir) = sqlite().await;
+    let clock = ManualClock::new(1_000_000);
+    let task = ScheduledTask {
+        name: "stock-readback".into(),
+        every: Duration::from_secs(60),
+        spec: JobSpec::new("stock", "readback", "schedule:stock-readback"),
+    };
+    let a = Scheduler::new(store.clone(), Arc::new(clock.clone()), vec![task.clone()]);
+    let b = Scheduler::new(store.clone(), Arc::new(clock.clone()), vec![task]);
+    assert_eq!(a.tick().await.unwrap(), 1);
+    assert_eq!(
+        b.tick().await.unwrap(),
+        0,
+        "the same slot from another node is not enqueued"
+    );
+    clock.advance_ms(60_000);
+    assert_eq!(b.tick().await.unwrap(), 1, "the next slot is");
+    assert_eq!(store.job_counts().await.unwrap().queued, 2);
+}
+
+#[test]
+fn a_payload_that_no_longer_decodes_is_a_data_failure_naming_the_job() {
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Expected {
+        order_id: String,
+    }
+    let job = Job {
+        id: 12,
+        spec: JobSpec::new("orders", "post", "order:a"),
+        payload: json!({ "orderId": 5 }),
+        idempotency_key: None,
+        journal_id: None,
+        state: JobState::Running,
+        rerun: false,
+        attempts: 1,
+        exception_id: None,
+        created_at: 0,
+    };
+    let failure = job.decode::<Expected>().unwrap_err();
+    assert_eq!(failure.class, FailureClass::Data);
+    assert!(
+        failure.message.contains("job 12 (orders/post for order:a)"),
+        "{}",
+        failure.message
+    );
+    assert!(failure.message.contains("order_id"), "{}", failure.message);
+}

@@ -36,7 +36,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router).with_graceful_shutdown(stop).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(stop)
+        .await
 }
 
 /// The process is up.
@@ -48,7 +50,10 @@ async fn health() -> &'static str {
 async fn ready(State(state): State<ServerState>) -> impl IntoResponse {
     match state.store.job_counts().await {
         Ok(_) => (StatusCode::OK, "ready".to_string()),
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {error}")),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {error}"),
+        ),
     }
 }
 
@@ -56,11 +61,18 @@ async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
     let mut out = String::new();
     if let Ok(counts) = state.store.job_counts().await {
         out.push_str("# TYPE seam_jobs gauge\n");
-        for (name, value) in [("queued", counts.queued), ("running", counts.running), ("parked", counts.parked)] {
+        for (name, value) in [
+            ("queued", counts.queued),
+            ("running", counts.running),
+            ("parked", counts.parked),
+        ] {
             out.push_str(&format!("seam_jobs{{state=\"{name}\"}} {value}\n"));
         }
         out.push_str("# TYPE seam_open_exceptions gauge\n");
-        out.push_str(&format!("seam_open_exceptions {}\n", counts.open_exceptions));
+        out.push_str(&format!(
+            "seam_open_exceptions {}\n",
+            counts.open_exceptions
+        ));
     }
     if let Some(stats) = &state.runner {
         out.push_str("# TYPE seam_jobs_finished_total counter\n");

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "seam", version, about = "The integration hub between Centra and the systems behind it")]
+#[command(
+    name = "seam",
+    version,
+    about = "The integration hub between Centra and the systems behind it"
+)]
 struct Cli {
     /// The configuration file. Without one, ./seam.toml is used if it
     /// exists, else the embedded default (SQLite in ./.seam, no connectors).
@@ -49,7 +53,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn enqueue(&self, jobs: &[NewJob], now: Millis) -> Result<Vec<JobId>, StoreError>;
 
+    /// Enqueues effects outside a handler (the scheduler): each key at most
+    /// once ever. Returns how many were new.
+    async fn enqueue_effects(&self, effects: &[NewEffect], now: Millis) -> Result<u64, StoreError>;
+
     /// Claims up to `limit` due jobs for `worker` with a lease of `lease_ms`:
     /// for each entity only its oldest active job, and a job whose lease
     /// expired is claimable again.

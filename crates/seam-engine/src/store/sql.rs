@@ -235,6 +235,41 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// Enqueues each effect whose idempotency key was never decided before.
+        async fn insert_effects(tx: &mut Tx, effects: &[NewEffect], now: Millis) -> Result<u64, sqlx::Error> {
+            let mut fresh_count = 0;
+            for effect in effects {
+                // An effect is decided once per idempotency key, ever: a replayed
+                // decision finds the key taken and enqueues nothing.
+                let fresh = sqlx::query(
+                    "INSERT INTO effects (idempotency_key, job_id, decided_at) VALUES ($1, 0, $2) \
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+                )
+                .bind(&effect.idempotency_key)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if fresh.is_none() {
+                    continue;
+                }
+                fresh_count += 1;
+                let ids = insert_jobs(
+                    tx,
+                    &[(&effect.spec, effect.payload.to_string(), Some(&effect.idempotency_key), None)],
+                    now,
+                )
+                .await?;
+                if let Some(job_id) = ids.first() {
+                    sqlx::query("UPDATE effects SET job_id = $1 WHERE idempotency_key = $2")
+                        .bind(*job_id)
+                        .bind(&effect.idempotency_key)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            Ok(fresh_count)
+        }
+
         /// Writes everything a `Done` outcome decided, inside the completion's transaction.
         async fn apply_commit(tx: &mut Tx, commit: &Commit, now: Millis) -> Result<(), sqlx::Error> {
             for write in &commit.state {
@@ -251,34 +286,7 @@ macro_rules! impl_sql_store {
                 .execute(&mut **tx)
                 .await?;
             }
-            for effect in &commit.effects {
-                // An effect is decided once per idempotency key, ever: a replayed
-                // decision finds the key taken and enqueues nothing.
-                let fresh = sqlx::query(
-                    "INSERT INTO effects (idempotency_key, job_id, decided_at) VALUES ($1, 0, $2) \
-                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
-                )
-                .bind(&effect.idempotency_key)
-                .bind(now)
-                .fetch_optional(&mut **tx)
-                .await?;
-                if fresh.is_none() {
-                    continue;
-                }
-                let ids = insert_jobs(
-                    tx,
-                    &[(&effect.spec, effect.payload.to_string(), Some(&effect.idempotency_key), None)],
-                    now,
-                )
-                .await?;
-                if let Some(job_id) = ids.first() {
-                    sqlx::query("UPDATE effects SET job_id = $1 WHERE idempotency_key = $2")
-                        .bind(*job_id)
-                        .bind(&effect.idempotency_key)
-                        .execute(&mut **tx)
-                        .await?;
-                }
-            }
+            insert_effects(tx, &commit.effects, now).await?;
             if !commit.follow_ups.is_empty() {
                 let rows: Vec<_> = commit
                     .follow_ups
@@ -369,6 +377,13 @@ macro_rules! impl_sql_store {
                 let ids = insert_jobs(&mut tx, &rows, now).await?;
                 tx.commit().await?;
                 Ok(ids)
+            }
+
+            async fn enqueue_effects(&self, effects: &[NewEffect], now: Millis) -> Result<u64, StoreError> {
+                let mut tx: Tx = self.pool.begin().await?;
+                let fresh = insert_effects(&mut tx, effects, now).await?;
+                tx.commit().await?;
+                Ok(fresh)
             }
 
             async fn claim(

@@ -68,12 +68,18 @@ async fn engine(args: EngineArgs) -> anyhow::Result<ExitCode> {
             let store = PostgresStore::open_in_schema(url, Some(&schema)).await?;
             (Arc::new(store), "PostgreSQL".into())
         }
-        Some(url) => (Arc::new(SqliteStore::open(url).await?), format!("SQLite ({url})")),
+        Some(url) => (
+            Arc::new(SqliteStore::open(url).await?),
+            format!("SQLite ({url})"),
+        ),
         None => {
             let dir = tempfile::tempdir()?;
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
             _temp = dir;
-            (Arc::new(SqliteStore::open(&url).await?), "SQLite (WAL, synchronous=FULL)".into())
+            (
+                Arc::new(SqliteStore::open(&url).await?),
+                "SQLite (WAL, synchronous=FULL)".into(),
+            )
         }
     };
     store.migrate().await?;
@@ -99,8 +105,10 @@ async fn engine(args: EngineArgs) -> anyhow::Result<ExitCode> {
 
     let progress = ProgressBar::new(args.jobs as u64);
     progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} jobs done ({per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} jobs done ({per_sec})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let stop = CancellationToken::new();
     let started = Instant::now();
@@ -137,7 +145,12 @@ async fn engine(args: EngineArgs) -> anyhow::Result<ExitCode> {
         })
     };
 
-    let done = || runners.iter().map(|r| r.stats().done.load(Ordering::Relaxed)).sum::<u64>();
+    let done = || {
+        runners
+            .iter()
+            .map(|r| r.stats().done.load(Ordering::Relaxed))
+            .sum::<u64>()
+    };
     while done() < args.jobs as u64 {
         progress.set_position(done());
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -153,20 +166,39 @@ async fn engine(args: EngineArgs) -> anyhow::Result<ExitCode> {
         task.await??;
     }
     let counts = store.job_counts().await?;
-    anyhow::ensure!(counts.queued == 0 && counts.running == 0, "jobs left behind: {counts:?}");
+    anyhow::ensure!(
+        counts.queued == 0 && counts.running == 0,
+        "jobs left behind: {counts:?}"
+    );
 
     let rate = args.jobs as f64 / elapsed.as_secs_f64();
     println!("seam bench engine: {label}");
-    println!("  jobs:             {} over {} entities", args.jobs, args.entities);
-    println!("  batches:          ingest {} events, claim {} jobs, {} runner(s)", args.ingest_batch, args.claim_batch, args.runners);
-    println!("  ingest finished:  {:.2} s ({:.0} events/s journaled and queued)", ingest_elapsed.as_secs_f64(), args.jobs as f64 / ingest_elapsed.as_secs_f64());
+    println!(
+        "  jobs:             {} over {} entities",
+        args.jobs, args.entities
+    );
+    println!(
+        "  batches:          ingest {} events, claim {} jobs, {} runner(s)",
+        args.ingest_batch, args.claim_batch, args.runners
+    );
+    println!(
+        "  ingest finished:  {:.2} s ({:.0} events/s journaled and queued)",
+        ingest_elapsed.as_secs_f64(),
+        args.jobs as f64 / ingest_elapsed.as_secs_f64()
+    );
     println!("  all jobs done:    {:.2} s", elapsed.as_secs_f64());
     println!("  throughput:       {rate:.0} jobs/s (journal -> job -> no-op handler -> done)");
 
-    if args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
+    if args
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"))
+    {
         if let Some(url) = &args.database_url {
             let pool = sqlx::PgPool::connect(url).await?;
-            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&pool).await?;
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(&pool)
+                .await?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -23,7 +23,11 @@ pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             println!("  listen: {}", config.hub.listen);
             println!(
                 "  connectors: {}",
-                if enabled.is_empty() { "none".to_string() } else { enabled.join(", ") }
+                if enabled.is_empty() {
+                    "none".to_string()
+                } else {
+                    enabled.join(", ")
+                }
             );
             let m = &config.mappings;
             println!(

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use seam_engine::clock::format_millis;
-use seam_engine::{Clock, ExceptionFilter, ExceptionRecord, ExceptionStatus, ResubmitMode, SystemClock};
+use seam_engine::{
+    Clock, ExceptionFilter, ExceptionRecord, ExceptionStatus, ResubmitMode, SystemClock,
+};
 use seam_model::OwnerTeam;
 
 use crate::context;
@@ -91,7 +93,11 @@ pub async fn run(path: Option<PathBuf>, command: ExceptionsCommand) -> anyhow::R
         ExceptionsCommand::List(args) => {
             let status = match args.status.as_str() {
                 "all" => None,
-                other => Some(other.parse::<ExceptionStatus>().map_err(anyhow::Error::msg)?),
+                other => Some(
+                    other
+                        .parse::<ExceptionStatus>()
+                        .map_err(anyhow::Error::msg)?,
+                ),
             };
             let owner = args
                 .owner
@@ -152,12 +158,24 @@ pub async fn run(path: Option<PathBuf>, command: ExceptionsCommand) -> anyhow::R
                     ResubmitMode::Edit { payload }
                 }
             };
-            let job = store.resubmit_exception(args.id, &mode, &args.actor, &args.comment, now).await?;
-            println!("exception {} resubmitted ({}) as job {job}", args.id, mode.name());
+            let job = store
+                .resubmit_exception(args.id, &mode, &args.actor, &args.comment, now)
+                .await?;
+            println!(
+                "exception {} resubmitted ({}) as job {job}",
+                args.id,
+                mode.name()
+            );
         }
         ExceptionsCommand::Resolve(args) => {
-            let status = if args.ignore { ExceptionStatus::Ignored } else { ExceptionStatus::Resolved };
-            store.close_exception(args.id, status, &args.actor, &args.comment, now).await?;
+            let status = if args.ignore {
+                ExceptionStatus::Ignored
+            } else {
+                ExceptionStatus::Resolved
+            };
+            store
+                .close_exception(args.id, status, &args.actor, &args.comment, now)
+                .await?;
             println!("exception {} {status}", args.id);
         }
     }
@@ -169,7 +187,10 @@ fn print_table(exceptions: &[ExceptionRecord]) {
         println!("no exceptions");
         return;
     }
-    println!("{:>6}  {:<13}  {:<28}  {:<24}  {:>5}  {:<24}  message", "id", "owner", "type", "entity", "times", "last seen");
+    println!(
+        "{:>6}  {:<13}  {:<28}  {:<24}  {:>5}  {:<24}  message",
+        "id", "owner", "type", "entity", "times", "last seen"
+    );
     for e in exceptions {
         println!(
             "{:>6}  {:<13}  {:<28}  {:<24}  {:>5}  {:<24}  {}",
@@ -189,13 +210,32 @@ fn print_detail(e: &ExceptionRecord) {
     println!("  type:       {}", e.exception_type);
     println!("  owner:      {}", e.owner);
     println!("  entity:     {}", e.spec.entity_key);
-    println!("  job:        {}/{}{}", e.spec.flow, e.spec.kind, e.job_id.map(|j| format!(" (job {j})")).unwrap_or_default());
+    println!(
+        "  job:        {}/{}{}",
+        e.spec.flow,
+        e.spec.kind,
+        e.job_id.map(|j| format!(" (job {j})")).unwrap_or_default()
+    );
     println!("  message:    {}", e.message);
     println!("  fix:        {}", e.fix_hint);
     println!("  attempts:   {}", e.attempts);
-    println!("  seen:       {} times, first {}, last {}", e.occurrences, format_millis(e.first_seen), format_millis(e.last_seen));
+    println!(
+        "  seen:       {} times, first {}, last {}",
+        e.occurrences,
+        format_millis(e.first_seen),
+        format_millis(e.last_seen)
+    );
     if let (Some(by), Some(at)) = (&e.closed_by, e.closed_at) {
-        println!("  closed:     by {by} at {} ({})", format_millis(at), e.closing_comment.as_deref().unwrap_or(""));
+        println!(
+            "  closed:     by {by} at {} ({})",
+            format_millis(at),
+            e.closing_comment.as_deref().unwrap_or("")
+        );
     }
-    println!("  payload:    {}", serde_json::to_string_pretty(&e.payload).unwrap_or_default().replace('\n', "\n              "));
+    println!(
+        "  payload:    {}",
+        serde_json::to_string_pretty(&e.payload)
+            .unwrap_or_default()
+            .replace('\n', "\n              ")
+    );
 }

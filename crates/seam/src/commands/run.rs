@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use seam_engine::backoff::BackoffPolicy;
+use seam_engine::scheduler::Scheduler;
 use seam_engine::{HandlerRegistry, Runner, RunnerConfig, SystemClock};
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +52,16 @@ pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCod
         let stop = stop.clone();
         tokio::spawn(async move { runner.run(stop).await })
     };
-    let state = seam_server::ServerState { store: store.clone(), runner: Some(runner.stats()) };
+    // Flows register their periodic work (pollers, read-backs) here.
+    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), Vec::new());
+    let scheduler_task = {
+        let stop = stop.clone();
+        tokio::spawn(async move { scheduler.run(stop).await })
+    };
+    let state = seam_server::ServerState {
+        store: store.clone(),
+        runner: Some(runner.stats()),
+    };
     let server_stop = stop.clone();
     let server = tokio::spawn(seam_server::serve(
         config.hub.listen,
@@ -63,6 +73,7 @@ pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCod
     tracing::info!("shutting down: finishing the jobs in hand");
     stop.cancel();
     runner_task.await??;
+    scheduler_task.await?;
     server.await??;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

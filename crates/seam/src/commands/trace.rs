@@ -20,8 +20,15 @@ pub struct TraceArgs {
 }
 
 /// Systems whose ids are linked to entities, in lookup order.
-const LINKED_SYSTEMS: [&str; 7] =
-    ["centra", "centra-number", "reveni", "warehouse", "netsuite", "adyen", "tracking"];
+const LINKED_SYSTEMS: [&str; 7] = [
+    "centra",
+    "centra-number",
+    "reveni",
+    "warehouse",
+    "netsuite",
+    "adyen",
+    "tracking",
+];
 
 async fn resolve(store: &dyn Store, given: &str) -> anyhow::Result<String> {
     for system in LINKED_SYSTEMS {
@@ -39,7 +46,10 @@ pub async fn run(path: Option<PathBuf>, args: TraceArgs) -> anyhow::Result<ExitC
     let timeline = store.timeline(&entity).await?;
     let links = store.links_of(&entity).await?;
     let exceptions = store
-        .exceptions(&ExceptionFilter { entity_key: Some(entity.clone()), ..Default::default() })
+        .exceptions(&ExceptionFilter {
+            entity_key: Some(entity.clone()),
+            ..Default::default()
+        })
         .await?;
     if args.json {
         let value = serde_json::json!({
@@ -57,7 +67,13 @@ pub async fn run(path: Option<PathBuf>, args: TraceArgs) -> anyhow::Result<ExitC
         println!("  known in {} as {}", link.system, link.external_id);
     }
     for step in &timeline {
-        println!("  {}  {:<10} {:<28} {}", format_millis(step.at), step.system, step.step, step.detail);
+        println!(
+            "  {}  {:<10} {:<28} {}",
+            format_millis(step.at),
+            step.system,
+            step.step,
+            step.detail
+        );
     }
     for e in &exceptions {
         println!(

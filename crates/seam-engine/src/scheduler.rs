@@ -1,0 +1,99 @@
+//! Scheduled work (pollers, read-backs, reconciliation) on one node.
+//!
+//! Every process runs a `Scheduler`, but only the one holding the leader
+//! lease enqueues. Each run is an effect keyed `schedule:<task>:<slot>`,
+//! where the slot is the task's interval number since the epoch, so even
+//! two nodes that both believe they lead (a lease lost mid-tick) enqueue a
+//! slot once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, Millis};
+use crate::store::{Store, StoreError};
+use crate::types::{JobSpec, NewEffect};
+
+#[derive(Debug, Clone)]
+pub struct ScheduledTask {
+    pub name: String,
+    pub every: Duration,
+    pub spec: JobSpec,
+}
+
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    tasks: Vec<ScheduledTask>,
+    lock_name: String,
+}
+
+impl Scheduler {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, tasks: Vec<ScheduledTask>) -> Self {
+        Scheduler {
+            store,
+            clock,
+            tasks,
+            lock_name: "seam-scheduler".into(),
+        }
+    }
+
+    /// Enqueues every task whose current slot was not enqueued yet. Returns how many were new.
+    pub async fn tick(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now_ms();
+        let effects: Vec<NewEffect> = self
+            .tasks
+            .iter()
+            .map(|task| due_effect(task, now))
+            .collect();
+        self.store.enqueue_effects(&effects, now).await
+    }
+
+    /// Leads when it can and ticks every second while leading, until `stop`.
+    pub async fn run(&self, stop: CancellationToken) {
+        if self.tasks.is_empty() {
+            return;
+        }
+        let mut lease = None;
+        while !stop.is_cancelled() {
+            if lease.is_none() {
+                lease = match self.store.try_lead(&self.lock_name).await {
+                    Ok(lease) => lease,
+                    Err(error) => {
+                        tracing::warn!(%error, "scheduler could not try for leadership");
+                        None
+                    }
+                };
+                if lease.is_some() {
+                    tracing::info!("this node runs scheduled work");
+                }
+            }
+            if let Some(held) = &lease {
+                if held.still_held().await {
+                    if let Err(error) = self.tick().await {
+                        tracing::warn!(%error, "scheduled work could not be enqueued");
+                    }
+                } else {
+                    tracing::warn!("scheduler lost leadership");
+                    lease = None;
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+fn due_effect(task: &ScheduledTask, now: Millis) -> NewEffect {
+    let every = task.every.as_millis().max(1) as i64;
+    let slot = now.div_euclid(every);
+    NewEffect {
+        spec: task.spec.clone(),
+        payload: json!({ "scheduled": task.name, "slot": slot, "at": slot * every }),
+        idempotency_key: format!("schedule:{}:{slot}", task.name),
+    }
+}
