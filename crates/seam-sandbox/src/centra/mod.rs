@@ -31,7 +31,8 @@ pub use catalogue::{
     SeededCatalogue,
 };
 pub use model::{
-    Attribute, Event, EventChangeType, EventObjectType, Order, OrderStatus, StockMutationRecord,
+    AddressData, Attribute, Event, EventChangeType, EventObjectType, Order, OrderStatus,
+    StockMutationRecord,
 };
 pub use ratelimit::RateLimitConfig;
 pub use state::{

@@ -327,6 +327,7 @@ pub struct Order {
     Deserialize,
     async_graphql::Enum,
 )]
+#[graphql(rename_items = "PascalCase")]
 pub enum EventObjectType {
     Order,
     Shipment,
