@@ -474,9 +474,7 @@ impl State {
         size_id: i32,
         kind: LineKind,
         quantity: i32,
-        unit_price: Decimal,
-        original: Decimal,
-        tax: Decimal,
+        (unit_price, original, tax): (Decimal, Decimal, Decimal),
         comment: Option<String>,
     ) -> Option<OrderLine> {
         let size = self.catalogue.sizes.get(&size_id)?.clone();
@@ -639,9 +637,7 @@ impl State {
                 plan.size_id,
                 kind,
                 plan.line.quantity,
-                plan.line.unit_price,
-                original,
-                plan.line.tax_percent,
+                (plan.line.unit_price, original, plan.line.tax_percent),
                 plan.line.comment.clone(),
             ) else {
                 return Err(format!(
@@ -662,9 +658,7 @@ impl State {
                         item_size,
                         kind,
                         quantity,
-                        Decimal::ZERO,
-                        Decimal::ZERO,
-                        plan.line.tax_percent,
+                        (Decimal::ZERO, Decimal::ZERO, plan.line.tax_percent),
                         None,
                     ) {
                         item.allocations = self.allocate(item_size, quantity);
@@ -986,9 +980,7 @@ impl State {
                 add.size_id,
                 LineKind::Product,
                 add.quantity,
-                price,
-                original.max(price),
-                tax,
+                (price, original.max(price), tax),
                 add.comment,
             ) {
                 line.allocations = allocations;

@@ -3,6 +3,9 @@
 //! payments, `Shipment` and `Return`. Objects hold a snapshot of the order
 //! taken under the lock, so resolving never holds it.
 
+// async-graphql's `#[graphql(field(...))]` interface lists repeat `ty`/`arg` keys by design.
+#![allow(clippy::duplicated_attributes)]
+
 use std::sync::Arc;
 
 use async_graphql::{Context, Interface, Object, SimpleObject};
@@ -405,6 +408,7 @@ impl DirectToConsumerOrder {
     field(name = "product_size", ty = "Option<ProductSize>"),
     field(name = "allocations", ty = "Vec<OrderLineAllocation>")
 )]
+#[allow(clippy::enum_variant_names)] // Centra's own type names
 pub enum OrderLine {
     ProductOrderLine(ProductOrderLine),
     BundleOrderLine(BundleOrderLine),
