@@ -739,3 +739,103 @@ async fn bulk_movements_are_cheap() {
     assert_eq!(sim.messages_after(0, 5_000).messages.len(), 5_000);
     assert_eq!(sim.stock("S").by_status.get("Available"), Some(&1_000));
 }
+
+#[tokio::test]
+async fn dispositions_route_graded_units_and_adjustments_are_announced() {
+    let sim = WarehouseSim::new(WarehouseConfig::default(), 3);
+    sim.add_catalogue_items(vec![CatalogueItem {
+        sku: "JKT".into(),
+        description: String::new(),
+        refurbished: false,
+    }]);
+    let receipt = sim
+        .receive_and_grade_return(&ReturnRequest {
+            rma: Some("RMA-1".into()),
+            lines: vec![
+                ReturnLineRequest {
+                    line_item_id: None,
+                    sku: Some("JKT".into()),
+                    quantity: 2,
+                    grade: Grade::C,
+                    disposition: Disposition::Repair,
+                    notes: None,
+                },
+                ReturnLineRequest {
+                    line_item_id: None,
+                    sku: Some("JKT".into()),
+                    quantity: 1,
+                    grade: Grade::Ber,
+                    disposition: Disposition::ExHire,
+                    notes: None,
+                },
+            ],
+            ..Default::default()
+        })
+        .expect("graded");
+    assert_eq!(receipt.rma.as_deref(), Some("RMA-1"));
+    let stock = sim.stock("JKT");
+    assert_eq!(
+        stock.by_status.get(vendor::status::IN_REFURBISHMENT),
+        Some(&2)
+    );
+    assert_eq!(stock.by_status.get(vendor::status::EX_HIRE), Some(&1));
+    assert_eq!(stock.available_units, 0);
+    assert!(
+        sim.grade_return(&receipt.return_id).is_err(),
+        "graded once only"
+    );
+
+    let before = sim.last_sequence();
+    sim.adjust_stock("JKT", vendor::status::AVAILABLE, 4)
+        .expect("adjusted");
+    let page = sim.messages_after(before, 10);
+    match &page.messages[0].body {
+        MessageBody::StockMovement(movement) => {
+            assert_eq!(movement.from_status, vendor::status::STOCK_ADJUSTMENT);
+            assert_eq!(movement.to_status, vendor::status::AVAILABLE);
+            assert_eq!(movement.quantity, 4);
+        }
+        other => panic!("expected a movement, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_order_beyond_stock_awaits_stock() {
+    let (sim, server, client) = started().await;
+    let mut body = order_body("S-1");
+    body["OrderItems"][1]["ItemQuantity"] = json!(9);
+    let ack: OrderAck = put(&client, &server, "S-1", &body)
+        .await
+        .json()
+        .await
+        .expect("ack");
+    assert_eq!(ack.status, vendor::order_status::AWAITING_STOCK);
+    assert_eq!(sim.available_units("SCARF-1"), 0);
+    let view = sim.order("S-1").expect("order");
+    assert_eq!(view.order_items[1].quantity_allocated, 5);
+}
+
+#[tokio::test]
+async fn stock_arriving_is_allocated_to_waiting_orders_first() {
+    let (sim, server, client) = started().await;
+    let mut body = order_body("S-2");
+    body["OrderItems"][1]["ItemQuantity"] = json!(7);
+    put(&client, &server, "S-2", &body).await;
+    assert_eq!(
+        sim.order("S-2").expect("order").status,
+        vendor::order_status::AWAITING_STOCK
+    );
+    sim.set_stock("SCARF-1", vendor::status::QUARANTINE, 3)
+        .expect("stock");
+    sim.move_stock(
+        "SCARF-1",
+        vendor::status::QUARANTINE,
+        vendor::status::AVAILABLE,
+        3,
+    )
+    .expect("released from quarantine");
+    let view = sim.order("S-2").expect("order");
+    assert_eq!(view.order_items[1].quantity_allocated, 7);
+    assert_eq!(view.status, vendor::order_status::RECEIVED);
+    assert_eq!(sim.available_units("SCARF-1"), 1);
+}

@@ -204,14 +204,61 @@ impl State {
                 .quantity
                 .saturating_sub(line.dispatched + line.allocated);
             line.allocated += self.stock.allocate(&line.sku, open);
+            if line.allocated + line.dispatched < line.quantity {
+                let waiting = self.backorders.entry(line.sku.clone()).or_default();
+                if !waiting.contains(&order.request.order_number) {
+                    waiting.push_back(order.request.order_number.clone());
+                }
+            }
         }
     }
 
+    /// Releases an order's allocations and hands the units to orders waiting for them.
     fn release(&mut self, order: &mut Order) {
+        let mut freed = Vec::new();
         for line in &mut order.lines {
-            self.stock.release(&line.sku, line.allocated);
+            if line.allocated > 0 {
+                self.stock.release(&line.sku, line.allocated);
+                freed.push(line.sku.clone());
+            }
             line.allocated = 0;
         }
+        for sku in freed {
+            self.top_up_allocations(&sku);
+        }
+    }
+
+    /// Allocates newly available units of a SKU to orders awaiting stock, in
+    /// arrival order (inferred: a WMS allocates backorders first come, first
+    /// served). Only the orders waiting for this SKU are visited.
+    pub fn top_up_allocations(&mut self, sku: &str) {
+        let Some(waiting) = self.backorders.get_mut(sku) else {
+            return;
+        };
+        while let Some(number) = waiting.front() {
+            if self.stock.available_units(sku) == 0 {
+                return;
+            }
+            let mut still_short = false;
+            if let Some(order) = self
+                .orders
+                .get_mut(number)
+                .filter(|order| !order.request.cancelled)
+            {
+                for line in order.lines.iter_mut().filter(|line| line.sku == sku) {
+                    let open = line
+                        .quantity
+                        .saturating_sub(line.dispatched + line.allocated);
+                    line.allocated += self.stock.allocate(sku, open);
+                    still_short |= line.allocated + line.dispatched < line.quantity;
+                }
+            }
+            if still_short {
+                return;
+            }
+            waiting.pop_front();
+        }
+        self.backorders.remove(sku);
     }
 
     /// Ships a parcel: units leave `Available`, a movement per SKU and a

@@ -181,6 +181,9 @@ impl State {
                 self.stock
                     .take(&line.sku, status::PENDING_INSPECTION, line.quantity, at)?;
             self.stock.put(&line.sku, target, units, at);
+            if target == status::AVAILABLE {
+                self.top_up_allocations(&line.sku);
+            }
             self.emit_movement(
                 &line.sku,
                 status::PENDING_INSPECTION,

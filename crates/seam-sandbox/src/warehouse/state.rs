@@ -3,7 +3,7 @@
 //! Every state change that a client of the real warehouse would learn about
 //! appends a message to the feed here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
@@ -28,6 +28,8 @@ pub(crate) struct State {
     pub catalogue: HashMap<String, CatalogueItem>,
     pub stock: StockLedger,
     pub orders: HashMap<String, Order>,
+    /// Orders short of stock, per SKU, first come first served.
+    pub backorders: HashMap<String, VecDeque<String>>,
     pub returns: HashMap<String, ReturnRecord>,
     pub messages: Vec<Message>,
     pub stock_files: Vec<(StockFileInfo, String)>,
@@ -61,6 +63,7 @@ impl State {
             catalogue: HashMap::new(),
             stock: StockLedger::default(),
             orders: HashMap::new(),
+            backorders: HashMap::new(),
             returns: HashMap::new(),
             messages: Vec::new(),
             stock_files: Vec::new(),
@@ -146,6 +149,9 @@ impl State {
             .stock
             .take(&request.sku, &request.from, request.quantity, at)?;
         self.stock.put(&request.sku, &request.to, units, at);
+        if request.to == status::AVAILABLE {
+            self.top_up_allocations(&request.sku);
+        }
         Ok(self.emit_movement(
             &request.sku,
             &request.from,
@@ -205,6 +211,9 @@ impl State {
             )));
         }
         let change = self.stock.set(sku, to, quantity, at);
+        if to == status::AVAILABLE && change > 0 {
+            self.top_up_allocations(sku);
+        }
         if emit && change > 0 {
             self.emit_movement(sku, status::STOCK_ADJUSTMENT, to, change.unsigned_abs(), at);
         } else if emit && change < 0 {
