@@ -839,3 +839,59 @@ async fn stock_arriving_is_allocated_to_waiting_orders_first() {
     assert_eq!(view.status, vendor::order_status::RECEIVED);
     assert_eq!(sim.available_units("SCARF-1"), 1);
 }
+
+#[tokio::test]
+async fn admin_api_seeds_and_moves_stock_over_http() {
+    let (sim, server) = warehouse::start(WarehouseConfig::default(), 11, 0)
+        .await
+        .expect("starts");
+    let client = reqwest::Client::new();
+    let base = server.base_url();
+    let setup = client
+        .post(format!("{base}/_admin/setup"))
+        .json(&json!({
+            "catalogue": [{"sku": "TOP-S", "description": "Top S", "refurbished": false}],
+            "stock": [
+                {"sku": "TOP-S", "status": "Available", "quantity": 5},
+                {"sku": "TOP-S", "status": "In-Refurbishment", "quantity": 3},
+                {"sku": "TOP-S", "status": "Post-Rental Inspection", "quantity": 2},
+                {"sku": "TOP-S", "status": "Quarantine", "quantity": 1}
+            ]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(setup.status(), StatusCode::OK);
+    assert_eq!(sim.last_sequence(), 0, "seeding is silent");
+    let bulk: Value = client
+        .post(format!("{base}/_admin/stock/movements"))
+        .json(&json!({"movements": [
+            {"sku": "TOP-S", "from": "In-Refurbishment", "to": "Available", "quantity": 2},
+            {"sku": "TOP-S", "from": "Quarantine", "to": "Damaged", "quantity": 5}
+        ]}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("outcome");
+    assert_eq!(bulk["applied"], json!(1));
+    assert_eq!(bulk["rejected"][0][0], json!(1));
+    let position: Value = client
+        .get(format!("{base}/_admin/stock/TOP-S"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("position");
+    assert_eq!(position["by_status"]["Available"], json!(7));
+    assert_eq!(position["available_units"], json!(7));
+    let unknown = client
+        .post(format!("{base}/_admin/stock/move"))
+        .json(&json!({"sku": "NOPE", "from": "Available", "to": "Damaged", "quantity": 1}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
