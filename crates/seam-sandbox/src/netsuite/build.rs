@@ -403,7 +403,9 @@ fn apply_line(
         } else {
             quantity > Decimal::ZERO
         };
-        if !valid || quantity < line.quantity_fulfilled.max(line.quantity_returned) {
+        let below_done =
+            !adjustment && quantity < line.quantity_fulfilled.max(line.quantity_returned);
+        if !valid || below_done {
             return Err(NsError::invalid_value(
                 &format!("{path}.{quantity_key}"),
                 &fields[quantity_key],
