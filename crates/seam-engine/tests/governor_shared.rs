@@ -15,17 +15,26 @@ async fn two_processes_share_one_vendor_budget() {
         return;
     };
     let schema = format!("governor_{}", uuid::Uuid::new_v4().simple());
-    let a = PostgresStore::open_in_schema(&url, Some(&schema)).await.unwrap();
+    let a = PostgresStore::open_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
     a.migrate().await.unwrap();
-    let b = PostgresStore::open_in_schema(&url, Some(&schema)).await.unwrap();
+    let b = PostgresStore::open_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
     let config = GovernorConfig {
         // 10 mutations per second for the whole account.
-        mutations: Some(Budget { count: 10, window: Duration::from_secs(1) }),
+        mutations: Some(Budget {
+            count: 10,
+            window: Duration::from_secs(1),
+        }),
         ..GovernorConfig::new("centra")
     };
     let stores: [Arc<dyn Store>; 2] = [Arc::new(a), Arc::new(b)];
-    let governors: Vec<Arc<Governor>> =
-        stores.iter().map(|s| Arc::new(Governor::new(config.clone(), Some(s.clone())))).collect();
+    let governors: Vec<Arc<Governor>> = stores
+        .iter()
+        .map(|s| Arc::new(Governor::new(config.clone(), Some(s.clone()))))
+        .collect();
     let started = Instant::now();
     let tasks: Vec<_> = governors
         .iter()
@@ -47,5 +56,8 @@ async fn two_processes_share_one_vendor_budget() {
     // 20 calls at 10 per second (one may burst) take well over a second
     // together; two private budgets would finish in about one.
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(1_800), "shared budget not enforced: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1_800),
+        "shared budget not enforced: {elapsed:?}"
+    );
 }
