@@ -1,0 +1,1 @@
+//! The adyen connector (being written).

@@ -1,0 +1,1 @@
+//! The centra connector (being written).

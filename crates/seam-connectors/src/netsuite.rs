@@ -1,0 +1,1 @@
+//! The netsuite connector (being written).

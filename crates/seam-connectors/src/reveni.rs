@@ -1,0 +1,1 @@
+//! The reveni connector (being written).

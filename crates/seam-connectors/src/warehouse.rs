@@ -1,0 +1,1 @@
+//! The warehouse connector (being written).
