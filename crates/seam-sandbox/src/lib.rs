@@ -11,10 +11,13 @@
 //! than documented, the code says so next to it.
 
 pub mod adyen;
+pub mod brand;
 pub mod centra;
 pub mod faults;
 pub mod netsuite;
 pub mod reveni;
+pub mod sandbox;
 pub mod server;
+pub mod traffic;
 pub mod warehouse;
 pub mod webhooks;

@@ -36,6 +36,12 @@ struct Cli {
 enum Command {
     /// Run the hub: webhooks, pollers, job runner and dashboard.
     Run(commands::run::RunArgs),
+    /// The demo: the five simulators, a hub on SQLite in a temporary
+    /// directory wired to them, and the traffic generator.
+    Demo(commands::sandbox::DemoArgs),
+    /// Run the simulators of Centra, the 3PL, Reveni, NetSuite and Adyen,
+    /// and print the seam.toml that connects a hub to them.
+    Sandbox(commands::sandbox::SandboxArgs),
     /// Validate the configuration and name every error's file, line and key.
     CheckConfig,
     /// Apply the database migrations and exit.
@@ -67,6 +73,8 @@ fn main() -> ExitCode {
         let config_path = cli.config;
         match cli.command {
             Command::Run(args) => commands::run::run(config_path, args).await,
+            Command::Demo(args) => commands::sandbox::demo(args, config_path).await,
+            Command::Sandbox(args) => commands::sandbox::sandbox(args).await,
             Command::CheckConfig => commands::check_config::run(config_path),
             Command::Migrate => commands::migrate::run(config_path).await,
             Command::Exceptions(command) => commands::exceptions::run(config_path, command).await,

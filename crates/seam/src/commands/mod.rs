@@ -5,4 +5,5 @@ pub mod check_config;
 pub mod exceptions;
 pub mod migrate;
 pub mod run;
+pub mod sandbox;
 pub mod trace;

@@ -11,6 +11,8 @@ use seam_engine::scheduler::Scheduler;
 use seam_engine::{HandlerRegistry, Runner, RunnerConfig, SystemClock};
 use tokio_util::sync::CancellationToken;
 
+use seam_config::Config;
+
 use crate::context;
 
 #[derive(Args)]
@@ -22,6 +24,30 @@ pub struct RunArgs {
 
 pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = context::load_config(path)?;
+    let stop = CancellationToken::new();
+    let mut hub = tokio::spawn(serve_hub(config, args.worker_id, stop.clone()));
+    let ended_by_itself = tokio::select! {
+        _ = shutdown_signal() => None,
+        // The hub stops by itself only on an error (e.g. the port is taken).
+        result = &mut hub => Some(result),
+    };
+    tracing::info!("shutting down: finishing the jobs in hand");
+    stop.cancel();
+    match ended_by_itself {
+        Some(result) => result??,
+        None => hub.await??,
+    }
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the hub (runner, scheduler, HTTP server) until `stop` is cancelled,
+/// then finishes the jobs in hand and returns.
+pub async fn serve_hub(
+    config: Config,
+    worker_id: Option<String>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
     let store = context::open_store(&config).await?;
     tracing::info!(config = %config.source.display(), "seam starting");
 
@@ -32,7 +58,7 @@ pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCod
         handlers,
         Arc::new(SystemClock),
         RunnerConfig {
-            worker_id: args.worker_id.unwrap_or_else(default_worker_id),
+            worker_id: worker_id.unwrap_or_else(default_worker_id),
             batch_size: engine.batch_size,
             lease: engine.lease,
             idle_poll: Duration::from_millis(200),
@@ -45,8 +71,6 @@ pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCod
             seed: rand::random(),
         },
     ));
-
-    let stop = CancellationToken::new();
     let runner_task = {
         let runner = runner.clone();
         let stop = stop.clone();
@@ -63,20 +87,16 @@ pub async fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCod
         runner: Some(runner.stats()),
     };
     let server_stop = stop.clone();
-    let server = tokio::spawn(seam_server::serve(
-        config.hub.listen,
-        seam_server::router(state),
-        async move { server_stop.cancelled().await },
-    ));
-
-    shutdown_signal().await;
-    tracing::info!("shutting down: finishing the jobs in hand");
+    let server = seam_server::serve(config.hub.listen, seam_server::router(state), async move {
+        server_stop.cancelled().await
+    })
+    .await;
+    // The server returns when stopped or when it cannot listen; either way stop the rest.
     stop.cancel();
     runner_task.await??;
     scheduler_task.await?;
-    server.await??;
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    server.map_err(|e| anyhow::anyhow!("cannot serve on {}: {e}", config.hub.listen))?;
+    Ok(())
 }
 
 fn default_worker_id() -> String {
