@@ -8,6 +8,7 @@
 pub mod allocation;
 pub mod mapping;
 pub mod money;
+pub mod stock;
 pub mod team;
 
 pub use allocation::{allocate_proportionally, AllocationError};
