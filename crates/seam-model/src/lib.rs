@@ -8,6 +8,7 @@
 pub mod allocation;
 pub mod mapping;
 pub mod money;
+pub mod order;
 pub mod stock;
 pub mod team;
 

@@ -116,9 +116,16 @@ mod tests {
 
     fn mappings() -> MappingTables {
         let mut m = MappingTables::default();
-        m.stock_statuses.insert("Available".into(), StockStatusClass::Sellable);
-        for status in ["In-Refurbishment", "Post-Rental Inspection", "Quarantine", "Pending Inspection"] {
-            m.stock_statuses.insert(status.into(), StockStatusClass::NotSellable);
+        m.stock_statuses
+            .insert("Available".into(), StockStatusClass::Sellable);
+        for status in [
+            "In-Refurbishment",
+            "Post-Rental Inspection",
+            "Quarantine",
+            "Pending Inspection",
+        ] {
+            m.stock_statuses
+                .insert(status.into(), StockStatusClass::NotSellable);
         }
         m
     }
@@ -161,6 +168,10 @@ mod tests {
         };
         let centra_allocated = 3 + 2 + 1;
         let fta = equation.centra_physical() - centra_allocated;
-        assert_eq!(fta, 10 - 3 - 2, "free units at the 3PL minus sales not yet reserved there");
+        assert_eq!(
+            fta,
+            10 - 3 - 2,
+            "free units at the 3PL minus sales not yet reserved there"
+        );
     }
 }
