@@ -27,12 +27,10 @@ use crate::types::*;
 pub enum StoreError {
     #[error("unsupported database url '{0}': expected sqlite://... or postgres://...")]
     UnsupportedUrl(String),
+    // The cause is in the message rather than the error chain: sqlx's own
+    // chain repeats it, and one clear line is what an operator needs.
     #[error("cannot open the database at {url}: {source}")]
-    Open {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    Open { url: String, source: sqlx::Error },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]

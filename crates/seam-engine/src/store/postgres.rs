@@ -37,6 +37,15 @@ impl PostgresStore {
             source,
         };
         let mut options = PgConnectOptions::from_str(url).map_err(open_error)?;
+        // One direct connection first: a pool reports an unreachable server
+        // only as "timed out", this says why (refused, unknown host, auth).
+        sqlx::Connection::close(
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+                .await
+                .map_err(open_error)?,
+        )
+        .await
+        .map_err(open_error)?;
         if let Some(schema) = schema {
             let bootstrap = PgPoolOptions::new()
                 .max_connections(1)
