@@ -1,1 +1,0 @@
-//! The centra connector (being written).
