@@ -245,9 +245,7 @@ async fn orders_are_read_back_and_confirmed() {
 /// The simulator names the sort enum values `UPDATED_AT_ASC` (async-graphql's
 /// default renaming) where Centra documents `updatedAt_ASC`; the connector
 /// sends Centra's name, so this runs once the simulator keeps the names.
-/// Verified to pass with the simulator's spelling substituted.
 #[tokio::test]
-#[ignore = "simulator exposes OrderSort.updatedAt_ASC as UPDATED_AT_ASC"]
 async fn the_updated_at_poll_pages_oldest_first() {
     let (sim, _server, client) = start().await;
     sim.seed_catalogue(&catalogue()).unwrap();

@@ -54,15 +54,25 @@ impl OrderFilter {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum OrderSort {
+    #[graphql(name = "number_ASC")]
     number_ASC,
+    #[graphql(name = "number_DESC")]
     number_DESC,
+    #[graphql(name = "id_ASC")]
     id_ASC,
+    #[graphql(name = "id_DESC")]
     id_DESC,
+    #[graphql(name = "updatedAt_ASC")]
     updatedAt_ASC,
+    #[graphql(name = "updatedAt_DESC")]
     updatedAt_DESC,
+    #[graphql(name = "createdAt_ASC")]
     createdAt_ASC,
+    #[graphql(name = "createdAt_DESC")]
     createdAt_DESC,
+    #[graphql(name = "orderDate_ASC")]
     orderDate_ASC,
+    #[graphql(name = "orderDate_DESC")]
     orderDate_DESC,
 }
 
