@@ -778,3 +778,67 @@ async fn a_lasting_outage_is_transient_and_nothing_is_created() {
     assert!(failure.message.contains("503"), "{}", failure.message);
     assert_eq!(h.count("salesOrder"), 0);
 }
+
+#[tokio::test]
+async fn a_write_whose_answers_are_lost_is_found_by_reading_back() {
+    let h = Harness::new().await;
+    let adjustment = InventoryAdjustment {
+        account: Reference::id("300"),
+        location: Reference::id("7"),
+        subsidiary: None,
+        memo: "cycle count".to_string(),
+        lines: vec![AdjustmentLine {
+            item: Reference::external("SKU-2"),
+            location: None,
+            adjust_qty_by: dec("-1"),
+            unit_cost: None,
+        }],
+    };
+    // The first attempt landed...
+    let first = h
+        .client
+        .inventory_adjustment("ACS-ADJ-LOST", &adjustment)
+        .await
+        .expect("posted");
+    // ...and every answer to the retry is lost: the retries are spent on
+    // 503s, then the read-back by externalId finds the record.
+    h.sim.faults().set_plan(FaultPlan {
+        fail_next: 4,
+        ..FaultPlan::default()
+    });
+    let stats = h.client.governor().stats();
+    let before = stats.failures.load(std::sync::atomic::Ordering::Relaxed);
+    let replay = h
+        .client
+        .inventory_adjustment("ACS-ADJ-LOST", &adjustment)
+        .await
+        .expect("the existing adjustment is returned");
+    assert_eq!(replay.id, first.id);
+    assert_eq!(
+        stats.failures.load(std::sync::atomic::Ordering::Relaxed) - before,
+        4
+    );
+    assert_eq!(h.count("inventoryAdjustment"), 1);
+}
+
+#[tokio::test]
+async fn a_concurrency_limit_that_never_lifts_is_rate_limited() {
+    let h = Harness::new().await;
+    h.sim.set_concurrency_limit(0);
+    let failure = h
+        .client
+        .get_record(RecordType::SalesOrder, &RecordKey::id("1"))
+        .await
+        .expect_err("every request is refused");
+    assert_eq!(failure.class, FailureClass::RateLimited);
+    assert!(
+        failure.message.contains("CONCURRENCY_LIMIT_EXCEEDED"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(
+        h.sim.governance().refused,
+        4,
+        "the first try and three waits"
+    );
+}
