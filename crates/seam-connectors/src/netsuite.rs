@@ -1,1 +1,0 @@
-//! The netsuite connector (being written).
