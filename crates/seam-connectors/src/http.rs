@@ -112,6 +112,8 @@ impl HttpClient {
 fn transport_error(error: reqwest::Error) -> CallError {
     if error.is_timeout() {
         CallError::Timeout
+    } else if error.is_connect() {
+        CallError::NotSent(error.to_string())
     } else {
         CallError::Transport(error.to_string())
     }

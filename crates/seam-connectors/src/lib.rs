@@ -26,6 +26,17 @@ pub fn governor_for(
     budget: &BudgetConfig,
     store: Option<Arc<dyn Store>>,
 ) -> Arc<Governor> {
+    governor_with(name, budget, store, true)
+}
+
+/// As `governor_for`, saying whether the vendor deduplicates writes (see
+/// `GovernorConfig::mutations_idempotent`).
+pub fn governor_with(
+    name: &str,
+    budget: &BudgetConfig,
+    store: Option<Arc<dyn Store>>,
+    mutations_idempotent: bool,
+) -> Arc<Governor> {
     let to_budget = |rate: Option<(u32, std::time::Duration)>| {
         rate.map(|(count, window)| Budget { count, window })
     };
@@ -34,6 +45,7 @@ pub fn governor_for(
         mutations: to_budget(budget.mutations),
         max_concurrency: budget.max_concurrency,
         timeout: budget.timeout,
+        mutations_idempotent,
         ..GovernorConfig::new(name)
     };
     Arc::new(Governor::new(config, store))

@@ -64,6 +64,13 @@ pub struct GovernorConfig {
     pub retry_base: Duration,
     /// 429s waited out within one call before reporting rate-limited.
     pub max_rate_limit_waits: u32,
+    /// Whether a write may be sent again after an answer was lost (a 5xx, a
+    /// timeout, a dropped connection). True where the vendor deduplicates
+    /// writes (idempotency keys, upsert by external id); false where it does
+    /// not (Centra), so that the governor retries a write only when it surely
+    /// did not reach the vendor (refused connection, 429), and the job's own
+    /// retry reads back before writing again.
+    pub mutations_idempotent: bool,
     /// Consecutive failures that open the circuit, and how long it stays open.
     pub circuit_failures: u32,
     pub circuit_open_for: Duration,
@@ -80,6 +87,7 @@ impl GovernorConfig {
             retries: 3,
             retry_base: Duration::from_millis(200),
             max_rate_limit_waits: 3,
+            mutations_idempotent: true,
             circuit_failures: 5,
             circuit_open_for: Duration::from_secs(30),
         }
@@ -103,7 +111,9 @@ pub enum CallError {
         message: String,
     },
     Timeout,
-    /// Connection refused, reset, or dropped mid-answer.
+    /// The request never left: the connection could not be made.
+    NotSent(String),
+    /// Connection reset or dropped mid-answer.
     Transport(String),
     /// The system answered 200 but reported an error in the body (GraphQL
     /// errors, userErrors): already classified by the connector.
@@ -114,16 +124,24 @@ impl CallError {
     fn is_retryable(&self) -> bool {
         match self {
             CallError::Status { status, .. } => *status >= 500,
-            CallError::Timeout | CallError::Transport(_) => true,
+            CallError::Timeout | CallError::Transport(_) | CallError::NotSent(_) => true,
             CallError::Classified(failure) => failure.class == FailureClass::Transient,
         }
+    }
+
+    /// Whether the request certainly did not take effect at the vendor.
+    fn surely_not_applied(&self) -> bool {
+        matches!(
+            self,
+            CallError::NotSent(_) | CallError::Status { status: 429, .. }
+        )
     }
 
     /// Whether the failure says the system itself is unwell (counts toward the circuit).
     fn is_system_failure(&self) -> bool {
         match self {
             CallError::Status { status, .. } => *status >= 500,
-            CallError::Timeout | CallError::Transport(_) => true,
+            CallError::Timeout | CallError::Transport(_) | CallError::NotSent(_) => true,
             CallError::Classified(_) => false,
         }
     }
@@ -170,7 +188,7 @@ impl CallError {
                 "{system} rejected the request ({status}): {message}"
             )),
             CallError::Timeout => Failure::transient(format!("{system} did not answer in time")),
-            CallError::Transport(detail) => {
+            CallError::Transport(detail) | CallError::NotSent(detail) => {
                 Failure::transient(format!("cannot reach {system}: {detail}"))
             }
             CallError::Classified(failure) => failure,
@@ -321,7 +339,10 @@ impl Governor {
                     .consecutive_failures
                     .fetch_add(1, Ordering::Relaxed);
             }
-            if error.is_retryable() {
+            let may_resend = kind == CallKind::Read
+                || self.config.mutations_idempotent
+                || error.surely_not_applied();
+            if error.is_retryable() && may_resend {
                 if let Some(delay) = backoff.next() {
                     tokio::time::sleep(delay).await;
                     continue;
@@ -479,6 +500,50 @@ mod tests {
         assert_eq!(result.unwrap(), 1);
         assert!(started.elapsed() >= Duration::from_millis(120));
         assert_eq!(governor.stats().rate_limited.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_the_vendor_cannot_deduplicate_is_not_resent_after_a_lost_answer() {
+        let config = GovernorConfig {
+            mutations_idempotent: false,
+            ..fast_config()
+        };
+        let governor = Governor::new(config, None);
+        let calls = AtomicU32::new(0);
+        let lost: Result<(), _> = governor
+            .call(CallKind::Mutation, || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Err(CallError::Status {
+                        status: 502,
+                        retry_after: None,
+                        message: "gateway".into(),
+                    })
+                }
+            })
+            .await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "it may have been applied: the job reads back first"
+        );
+        assert_eq!(lost.unwrap_err().class, FailureClass::Transient);
+        let refused: Result<(), _> = governor
+            .call(CallKind::Mutation, || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 2 {
+                        Err(CallError::NotSent("refused".into()))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+        assert!(
+            refused.is_ok(),
+            "a request that never left is safe to send again"
+        );
     }
 
     #[tokio::test]

@@ -273,7 +273,9 @@ pub struct CentraClient {
 
 impl CentraClient {
     pub fn new(config: &CentraConfig, store: Option<Arc<dyn Store>>) -> Self {
-        let governor = crate::governor_for(SYSTEM, &config.budget, store);
+        // Centra has no idempotency keys: a write whose answer was lost is not
+        // resent by the governor; the job's retry reads back first.
+        let governor = crate::governor_with(SYSTEM, &config.budget, store, false);
         let timeout = config.budget.timeout.max(Duration::from_secs(1));
         CentraClient {
             http: HttpClient::new(SYSTEM, governor, timeout),
