@@ -22,6 +22,7 @@ pub struct ServerState {
 
 pub fn router(state: ServerState) -> Router {
     Router::new()
+        .route("/", get(status_page))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -39,6 +40,67 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(stop)
         .await
+}
+
+/// A plain status page: job counts and the open exceptions by team. The
+/// full operator dashboard grows from here.
+async fn status_page(State(state): State<ServerState>) -> impl IntoResponse {
+    let counts = state.store.job_counts().await;
+    let exceptions = state
+        .store
+        .exceptions(&seam_engine::ExceptionFilter {
+            status: Some(seam_engine::ExceptionStatus::Open),
+            limit: Some(200),
+            ..Default::default()
+        })
+        .await;
+    let mut body = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Seam</title>\
+         <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
+         table{border-collapse:collapse}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;\
+         text-align:left}th{background:#f4f4f4}.n{text-align:right}</style></head><body>\
+         <h1>Seam</h1>",
+    );
+    match counts {
+        Ok(c) => body.push_str(&format!(
+            "<p>Jobs: {} queued, {} running, {} held by exceptions. Open exceptions: {}.</p>",
+            c.queued, c.running, c.parked, c.open_exceptions
+        )),
+        Err(error) => body.push_str(&format!(
+            "<p>The database is unavailable: {}</p>",
+            escape(&error.to_string())
+        )),
+    }
+    if let Ok(exceptions) = exceptions {
+        body.push_str("<h2>Open exceptions</h2>");
+        if exceptions.is_empty() {
+            body.push_str("<p>None.</p>");
+        } else {
+            body.push_str("<table><tr><th>id</th><th>team</th><th>type</th><th>entity</th><th class=n>times</th><th>message</th><th>what to do</th></tr>");
+            for e in exceptions {
+                body.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                    e.id,
+                    e.owner,
+                    escape(&e.exception_type),
+                    escape(&e.spec.entity_key),
+                    e.occurrences,
+                    escape(&e.message),
+                    escape(&e.fix_hint)
+                ));
+            }
+            body.push_str("</table>");
+        }
+    }
+    body.push_str("<p><a href=\"/health\">health</a> · <a href=\"/ready\">ready</a> · <a href=\"/metrics\">metrics</a></p></body></html>");
+    axum::response::Html(body)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The process is up.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use seam_sandbox::sandbox::{Sandbox, SandboxOptions};
-use seam_sandbox::traffic::{Systems, TrafficConfig, TrafficGenerator};
+use seam_sandbox::traffic::{Mix, Systems, TrafficConfig, TrafficGenerator};
 use tokio_util::sync::CancellationToken;
 
 use super::run::{serve_hub, shutdown_signal};
@@ -29,6 +29,15 @@ pub struct SandboxArgs {
     /// Traffic actions per second.
     #[arg(long, default_value_t = 2.0)]
     rate: f64,
+    /// Traffic mix as JSON weights, e.g. '{"place_order": 60, "stock_movement": 40}'
+    /// (keys: place_order, stock_movement, dispatch, return_request,
+    /// exchange_request, receive_return, erp_edit; missing keys keep their default).
+    #[arg(long, value_parser = parse_mix)]
+    mix: Option<Mix>,
+}
+
+fn parse_mix(text: &str) -> Result<Mix, String> {
+    serde_json::from_str(text).map_err(|e| format!("--mix: {e}"))
 }
 
 #[derive(Args)]
@@ -44,6 +53,9 @@ pub struct DemoArgs {
     /// Traffic actions per second.
     #[arg(long, default_value_t = 2.0)]
     rate: f64,
+    /// Traffic mix as JSON weights (see `seam sandbox --help`).
+    #[arg(long, value_parser = parse_mix)]
+    mix: Option<Mix>,
     /// Stop by itself after this long (e.g. "30s"); default: run until Ctrl-C.
     #[arg(long, value_parser = humantime_duration)]
     duration: Option<Duration>,
@@ -74,7 +86,7 @@ pub async fn sandbox(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             TrafficConfig {
                 seed: args.seed,
                 rate: args.rate,
-                ..Default::default()
+                mix: args.mix.clone().unwrap_or_default(),
             },
         );
         let stop = stop.clone();
@@ -114,7 +126,7 @@ pub async fn demo(args: DemoArgs, _config: Option<PathBuf>) -> anyhow::Result<Ex
         TrafficConfig {
             seed: args.seed,
             rate: args.rate,
-            ..Default::default()
+            mix: args.mix.clone().unwrap_or_default(),
         },
     );
     let stats = generator.stats();
