@@ -83,6 +83,18 @@ macro_rules! impl_sql_store {
             })
         }
 
+        /// Appends "WHERE the job is running under `worker` and its id is one of `ids`".
+        fn push_owned_running<'a>(qb: &mut QueryBuilder<'a, $db>, worker: &'a str, ids: &[JobId]) {
+            qb.push(" WHERE state = 'running' AND lease_owner = ");
+            qb.push_bind(worker);
+            qb.push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+        }
+
         async fn insert_jobs(
             tx: &mut Tx,
             jobs: &[(&JobSpec, String, Option<&str>, Option<i64>)],
@@ -431,16 +443,9 @@ macro_rules! impl_sql_store {
                     .collect();
                 let mut owned_done: HashMap<JobId, Option<ExceptionId>> = HashMap::new();
                 for chunk in done_ids.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "DELETE FROM jobs WHERE state = 'running' AND lease_owner = ",
-                    );
-                    qb.push_bind(worker);
-                    qb.push(" AND id IN (");
-                    let mut ids = qb.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(*id);
-                    }
-                    qb.push(") RETURNING id, exception_id");
+                    let mut qb = QueryBuilder::<$db>::new("DELETE FROM jobs");
+                    push_owned_running(&mut qb, worker, chunk);
+                    qb.push(" RETURNING id, exception_id");
                     for row in qb.build().fetch_all(&mut *tx).await? {
                         owned_done.insert(row.try_get("id")?, row.try_get("exception_id")?);
                     }
@@ -528,16 +533,9 @@ macro_rules! impl_sql_store {
                 for chunk in job_ids.chunks(INSERT_CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(
                         "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, \
-                         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
-                         WHERE state = 'running' AND lease_owner = ",
+                         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END",
                     );
-                    qb.push_bind(worker);
-                    qb.push(" AND id IN (");
-                    let mut ids = qb.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(*id);
-                    }
-                    qb.push(")");
+                    push_owned_running(&mut qb, worker, chunk);
                     released += qb.build().execute(&self.pool).await?.rows_affected();
                 }
                 Ok(released)
@@ -553,14 +551,7 @@ macro_rules! impl_sql_store {
                 for chunk in job_ids.chunks(INSERT_CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new("UPDATE jobs SET lease_until = ");
                     qb.push_bind(until);
-                    qb.push(" WHERE state = 'running' AND lease_owner = ");
-                    qb.push_bind(worker);
-                    qb.push(" AND id IN (");
-                    let mut ids = qb.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(*id);
-                    }
-                    qb.push(")");
+                    push_owned_running(&mut qb, worker, chunk);
                     renewed += qb.build().execute(&self.pool).await?.rows_affected();
                 }
                 Ok(renewed)
