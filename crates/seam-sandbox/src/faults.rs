@@ -25,6 +25,14 @@ use serde::{Deserialize, Serialize};
 pub struct FaultPlan {
     /// Extra latency drawn uniformly from this range, in milliseconds.
     pub latency_ms: Option<(u64, u64)>,
+    /// A slow tail on top: this share of requests waits a further
+    /// uniform draw from `latency_tail_ms` (a long-tailed distribution, as
+    /// real APIs have).
+    pub latency_tail_rate: f64,
+    pub latency_tail_ms: Option<(u64, u64)>,
+    /// 429 storms: every `period` ms, all requests in the first `length`
+    /// ms are refused with 429 (as when another integration spends the shared budget).
+    pub rate_limit_storm_ms: Option<(u64, u64)>,
     /// Share of requests answered 500/502/503.
     pub error_rate: f64,
     /// Share of requests answered 429 with Retry-After.
@@ -55,6 +63,8 @@ pub struct Faults {
 struct FaultsInner {
     plan: FaultPlan,
     rng: ChaCha8Rng,
+    /// Storms are timed from when the plan was set.
+    started: std::time::Instant,
 }
 
 /// What the fault layer decided for one request.
@@ -74,12 +84,15 @@ impl Faults {
             inner: Arc::new(Mutex::new(FaultsInner {
                 plan: FaultPlan::default(),
                 rng: ChaCha8Rng::seed_from_u64(seed),
+                started: std::time::Instant::now(),
             })),
         }
     }
 
     pub fn set_plan(&self, plan: FaultPlan) {
-        self.lock().plan = plan;
+        let mut inner = self.lock();
+        inner.plan = plan;
+        inner.started = std::time::Instant::now();
     }
 
     pub fn plan(&self) -> FaultPlan {
@@ -112,6 +125,13 @@ impl Faults {
             return Injected::Error(StatusCode::SERVICE_UNAVAILABLE);
         }
         let plan = inner.plan.clone();
+        if let Some((period, length)) = plan.rate_limit_storm_ms {
+            let since_start = inner.started.elapsed().as_millis() as u64;
+            if period > 0 && since_start % period < length {
+                let retry_after = (length - since_start % period).div_ceil(1000).max(1);
+                return Injected::RateLimited(retry_after);
+            }
+        }
         let roll: f64 = inner.rng.gen();
         let mut threshold = plan.drop_rate;
         if roll < threshold {
@@ -134,15 +154,25 @@ impl Faults {
             ];
             return Injected::Error(codes[inner.rng.gen_range(0..codes.len())]);
         }
-        if let Some((low, high)) = plan.latency_ms {
-            let ms = if high > low {
-                inner.rng.gen_range(low..=high)
-            } else {
-                low
-            };
-            return Injected::Latency(Duration::from_millis(ms));
+        let mut latency = 0;
+        for (share, range) in [
+            (1.0, plan.latency_ms),
+            (plan.latency_tail_rate, plan.latency_tail_ms),
+        ] {
+            let Some((low, high)) = range else { continue };
+            if share >= 1.0 || inner.rng.gen::<f64>() < share {
+                latency += if high > low {
+                    inner.rng.gen_range(low..=high)
+                } else {
+                    low
+                };
+            }
         }
-        Injected::None
+        if latency > 0 {
+            Injected::Latency(Duration::from_millis(latency))
+        } else {
+            Injected::None
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FaultsInner> {
@@ -227,6 +257,37 @@ mod tests {
             .count();
         assert!((30..90).contains(&errors), "errors {errors}");
         assert!((15..65).contains(&limited), "429s {limited}");
+    }
+
+    #[test]
+    fn a_storm_refuses_everything_in_its_window_and_nothing_after() {
+        let faults = Faults::new(1);
+        faults.set_plan(FaultPlan {
+            rate_limit_storm_ms: Some((60_000, 30_000)),
+            ..Default::default()
+        });
+        assert!((0..50)
+            .all(|_| matches!(faults.decide(), Injected::RateLimited(s) if s >= 1 && s <= 30)));
+        faults.set_plan(FaultPlan {
+            rate_limit_storm_ms: Some((60_000, 0)),
+            ..Default::default()
+        });
+        assert_eq!(faults.decide(), Injected::None);
+    }
+
+    #[test]
+    fn the_latency_tail_hits_about_its_share() {
+        let faults = Faults::new(5);
+        faults.set_plan(FaultPlan {
+            latency_ms: Some((1, 1)),
+            latency_tail_rate: 0.1,
+            latency_tail_ms: Some((500, 500)),
+            ..Default::default()
+        });
+        let slow = (0..1000)
+            .filter(|_| matches!(faults.decide(), Injected::Latency(d) if d >= Duration::from_millis(501)))
+            .count();
+        assert!((60..140).contains(&slow), "{slow}");
     }
 
     #[test]
