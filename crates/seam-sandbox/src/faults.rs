@@ -267,7 +267,7 @@ mod tests {
             ..Default::default()
         });
         assert!((0..50)
-            .all(|_| matches!(faults.decide(), Injected::RateLimited(s) if s >= 1 && s <= 30)));
+            .all(|_| matches!(faults.decide(), Injected::RateLimited(s) if (1..=30).contains(&s))));
         faults.set_plan(FaultPlan {
             rate_limit_storm_ms: Some((60_000, 0)),
             ..Default::default()
