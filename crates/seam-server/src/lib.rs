@@ -14,6 +14,8 @@ use seam_engine::runner::RunnerStats;
 use seam_engine::Store;
 use tokio::net::TcpListener;
 
+pub mod ingress;
+
 #[derive(Clone)]
 pub struct ServerState {
     pub store: Arc<dyn Store>,

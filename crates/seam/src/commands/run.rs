@@ -87,7 +87,36 @@ pub async fn serve_hub(
         runner: Some(runner.stats()),
     };
     let server_stop = stop.clone();
-    let server = seam_server::serve(config.hub.listen, seam_server::router(state), async move {
+    let c = &config.connectors;
+    let ingress = seam_server::ingress::Ingress {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        secrets: seam_server::ingress::IngressSecrets {
+            centra: c
+                .centra
+                .as_ref()
+                .and_then(|c| c.webhook_secret.as_ref())
+                .map(|s| s.expose().to_string()),
+            adyen_hmac_hex: c
+                .adyen
+                .as_ref()
+                .and_then(|a| a.hmac_key.as_ref())
+                .map(|s| s.expose().to_string()),
+            reveni: c
+                .reveni
+                .as_ref()
+                .and_then(|r| r.webhook_secret.as_ref())
+                .map(|s| {
+                    (
+                        seam_connectors::reveni::DEFAULT_SECRET_HEADER.to_string(),
+                        s.expose().to_string(),
+                    )
+                }),
+        },
+        wake: Some(runner.waker()),
+    };
+    let router = seam_server::router(state).merge(seam_server::ingress::routes(ingress));
+    let server = seam_server::serve(config.hub.listen, router, async move {
         server_stop.cancelled().await
     })
     .await;
