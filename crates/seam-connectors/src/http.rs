@@ -75,11 +75,27 @@ impl HttpClient {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         interpret: impl Fn(RawResponse) -> Result<T, CallError>,
     ) -> Result<T, Failure> {
+        self.send_with_errors(kind, build, interpret, |_| None::<Result<T, CallError>>)
+            .await
+    }
+
+    /// As `send`, letting `interpret_error` read a non-2xx answer's full body
+    /// first: `Some(Err(..))` classifies it by the vendor's own error codes,
+    /// `Some(Ok(..))` makes it an answer (a 404 meaning "not there"), `None`
+    /// falls back to the status-based classification.
+    pub async fn send_with_errors<T>(
+        &self,
+        kind: CallKind,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        interpret: impl Fn(RawResponse) -> Result<T, CallError>,
+        interpret_error: impl Fn(&RawResponse) -> Option<Result<T, CallError>>,
+    ) -> Result<T, Failure> {
         let system = self.system;
         self.governor
             .call(kind, || {
                 let request = build(&self.client);
                 let interpret = &interpret;
+                let interpret_error = &interpret_error;
                 async move {
                     let response = request.send().await.map_err(transport_error)?;
                     let status = response.status();
@@ -92,6 +108,9 @@ impl HttpClient {
                     };
                     if status.is_success() {
                         return interpret(raw);
+                    }
+                    if let Some(answer) = interpret_error(&raw) {
+                        return answer;
                     }
                     let retry_after = raw
                         .headers
