@@ -24,6 +24,8 @@ pub struct Commit {
     pub follow_ups: Vec<NewJob>,
     pub timeline: Vec<TimelineEntry>,
     pub links: Vec<Link>,
+    /// Keys to revisit later, by set (e.g. SKUs whose stock must be pushed).
+    pub marks: Vec<crate::types::Mark>,
     /// Exceptions raised without holding this job (e.g. one unmapped stock
     /// status seen while the rest of the snapshot applied).
     pub exceptions: Vec<NewException>,
@@ -37,6 +39,7 @@ impl Commit {
             && self.timeline.is_empty()
             && self.links.is_empty()
             && self.exceptions.is_empty()
+            && self.marks.is_empty()
     }
 }
 

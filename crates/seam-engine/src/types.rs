@@ -291,3 +291,18 @@ impl Job {
         })
     }
 }
+
+/// A key to revisit in a mark set (see `Store::marked`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub set: String,
+    pub key: String,
+}
+
+/// A mark as read: clear it with the same version once handled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkedKey {
+    pub key: String,
+    pub first_marked_at: Millis,
+    pub version: i64,
+}

@@ -66,4 +66,5 @@ contract!(
     timeline_links_and_state,
     release_gives_jobs_back,
     shared_budget_spaces_units,
+    marks_keep_changes_made_while_working,
 );

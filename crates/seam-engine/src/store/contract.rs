@@ -59,6 +59,7 @@ pub fn suite() -> &'static [&'static str] {
         "timeline_links_and_state",
         "release_gives_jobs_back",
         "shared_budget_spaces_units",
+        "marks_keep_changes_made_while_working",
     ]
 }
 
@@ -611,4 +612,48 @@ pub async fn shared_budget_spaces_units(store: Arc<dyn Store>) {
         None,
         "buckets are separate"
     );
+}
+
+pub async fn marks_keep_changes_made_while_working(store: Arc<dyn Store>) {
+    let mark = |key: &str| Mark {
+        set: "stock-push".into(),
+        key: key.into(),
+    };
+    store.ingest(&[event("s", "1", "sku:a")], 0).await.unwrap();
+    let job = store.claim("w", 10, 10_000, 0).await.unwrap().remove(0);
+    let commit = Commit {
+        marks: vec![mark("A"), mark("B")],
+        ..Default::default()
+    };
+    store
+        .complete(
+            "w",
+            vec![Completion {
+                job_id: job.id,
+                result: CompletionResult::Done(commit),
+            }],
+            100,
+        )
+        .await
+        .unwrap();
+    store.mark(&[mark("A")], 150).await.unwrap();
+    let taken = store.marked("stock-push", 10).await.unwrap();
+    assert_eq!(
+        taken.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(),
+        vec!["A", "B"]
+    );
+    assert_eq!(
+        taken[0].first_marked_at, 100,
+        "a re-mark keeps the first time"
+    );
+    store.mark(&[mark("B")], 200).await.unwrap();
+    assert_eq!(
+        store.clear_marks("stock-push", &taken).await.unwrap(),
+        1,
+        "B changed meanwhile"
+    );
+    let left = store.marked("stock-push", 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].key, "B");
+    assert!(store.marked("other", 10).await.unwrap().is_empty());
 }

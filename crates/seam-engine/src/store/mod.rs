@@ -180,6 +180,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError>;
 
+    /// Marks keys outside a handler's commit.
+    async fn mark(&self, marks: &[Mark], now: Millis) -> Result<(), StoreError>;
+
+    /// Up to `limit` marked keys of a set, oldest first.
+    async fn marked(&self, set: &str, limit: u32) -> Result<Vec<MarkedKey>, StoreError>;
+
+    /// Clears marks that were not re-marked since they were read.
+    async fn clear_marks(&self, set: &str, handled: &[MarkedKey]) -> Result<u64, StoreError>;
+
     /// Takes one unit of a shared request budget (GCRA): `emission_ms` is
     /// the interval between units at the sustained rate, `burst` the number
     /// that may go at once. Returns `None` when granted, or how long to wait.

@@ -213,6 +213,22 @@ macro_rules! impl_sql_store {
             Ok(changed > 0)
         }
 
+        async fn insert_marks(tx: &mut Tx, marks: &[Mark], now: Millis) -> Result<(), sqlx::Error> {
+            for mark in marks {
+                sqlx::query(
+                    "INSERT INTO marks (set_name, mark_key, first_marked_at, version) \
+                     VALUES ($1, $2, $3, 1) ON CONFLICT (set_name, mark_key) \
+                     DO UPDATE SET version = marks.version + 1",
+                )
+                .bind(&mark.set)
+                .bind(&mark.key)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
         async fn insert_timeline(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<(), sqlx::Error> {
             for chunk in entries.chunks(INSERT_CHUNK) {
                 let mut qb = QueryBuilder::<$db>::new(
@@ -307,6 +323,7 @@ macro_rules! impl_sql_store {
                     .collect();
                 insert_jobs(tx, &rows, now).await?;
             }
+            insert_marks(tx, &commit.marks, now).await?;
             insert_timeline(tx, &commit.timeline).await?;
             upsert_links(tx, &commit.links, now).await?;
             for exception in &commit.exceptions {
@@ -893,6 +910,52 @@ macro_rules! impl_sql_store {
                     .await?;
                 counts.open_exceptions = row.try_get("n")?;
                 Ok(counts)
+            }
+
+            async fn mark(&self, marks: &[Mark], now: Millis) -> Result<(), StoreError> {
+                let mut tx: Tx = self.pool.begin().await?;
+                insert_marks(&mut tx, marks, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn marked(&self, set: &str, limit: u32) -> Result<Vec<MarkedKey>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT mark_key, first_marked_at, version FROM marks WHERE set_name = $1 \
+                     ORDER BY first_marked_at, mark_key LIMIT $2",
+                )
+                .bind(set)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(MarkedKey {
+                            key: row.try_get("mark_key")?,
+                            first_marked_at: row.try_get("first_marked_at")?,
+                            version: row.try_get("version")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(StoreError::Database)
+            }
+
+            async fn clear_marks(&self, set: &str, handled: &[MarkedKey]) -> Result<u64, StoreError> {
+                let mut tx: Tx = self.pool.begin().await?;
+                let mut cleared = 0;
+                for mark in handled {
+                    cleared += sqlx::query(
+                        "DELETE FROM marks WHERE set_name = $1 AND mark_key = $2 AND version = $3",
+                    )
+                    .bind(set)
+                    .bind(&mark.key)
+                    .bind(mark.version)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(cleared)
             }
 
             async fn take_budget(
