@@ -59,6 +59,8 @@ pub struct Connectors {
 pub struct CentraConfig {
     pub url: String,
     pub token: Secret,
+    /// The Centra warehouse that mirrors the 3PL's stock (needed by the stock flow).
+    pub warehouse: Option<String>,
     pub webhook_secret: Option<Secret>,
     pub budget: BudgetConfig,
 }

@@ -86,6 +86,7 @@ pub struct BudgetConfig {
 struct RawCentra {
     url: Spanned<String>,
     token: Spanned<String>,
+    warehouse: Option<String>,
     webhook_secret: Option<Spanned<String>>,
     #[serde(default)]
     budget: RawBudget,
@@ -387,6 +388,7 @@ impl RawConfig {
             centra: c.centra.map(|raw| CentraConfig {
                 url: r.url(&raw.url, "connectors.centra.url"),
                 token: r.secret(&raw.token, "connectors.centra.token"),
+                warehouse: raw.warehouse.clone(),
                 webhook_secret: raw
                     .webhook_secret
                     .as_ref()

@@ -10,6 +10,7 @@ pub mod centra;
 pub mod http;
 pub mod netsuite;
 pub mod reveni;
+pub mod roles;
 pub mod signature;
 pub mod warehouse;
 

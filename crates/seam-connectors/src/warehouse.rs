@@ -136,7 +136,7 @@ pub struct OrderLineView {
 }
 
 /// One message of the feed or of a webhook batch.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     #[serde(rename = "MessageId")]
     pub message_id: String,
@@ -146,7 +146,7 @@ pub struct Message {
     pub body: MessageBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "Type")]
 pub enum MessageBody {
     StockMovement(StockMovement),
@@ -158,7 +158,7 @@ pub enum MessageBody {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StockMovement {
     pub sku: String,
@@ -168,7 +168,7 @@ pub struct StockMovement {
     pub occurred_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DispatchConfirmation {
     pub order_number: String,
@@ -180,7 +180,7 @@ pub struct DispatchConfirmation {
     pub dispatched_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DispatchedLine {
     pub line_item_id: String,
@@ -188,7 +188,7 @@ pub struct DispatchedLine {
     pub quantity: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReturnReceipt {
     #[serde(default)]
@@ -203,7 +203,7 @@ pub struct ReturnReceipt {
 /// Grades (A, B, C, BER) and dispositions (RESTOCK, REFURBISH, REPAIR,
 /// EX_HIRE, WRITE_OFF) stay strings: an unknown one must reach the flow,
 /// which raises an exception naming it, rather than fail the feed.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReturnedLine {
     #[serde(default)]

@@ -26,6 +26,8 @@ pub struct Commit {
     pub links: Vec<Link>,
     /// Keys to revisit later, by set (e.g. SKUs whose stock must be pushed).
     pub marks: Vec<crate::types::Mark>,
+    /// Marks this job handled, cleared unless re-marked meanwhile.
+    pub cleared_marks: Vec<(String, crate::types::MarkedKey)>,
     /// Exceptions raised without holding this job (e.g. one unmapped stock
     /// status seen while the rest of the snapshot applied).
     pub exceptions: Vec<NewException>,
@@ -40,6 +42,7 @@ impl Commit {
             && self.links.is_empty()
             && self.exceptions.is_empty()
             && self.marks.is_empty()
+            && self.cleared_marks.is_empty()
     }
 }
 

@@ -53,6 +53,11 @@ impl Scheduler {
 
     /// Leads when it can and ticks every second while leading, until `stop`.
     pub async fn run(&self, stop: CancellationToken) {
+        self.run_every(stop, Duration::from_secs(1)).await
+    }
+
+    /// As `run`, ticking every `tick` (tests and benchmarks use shorter ticks).
+    pub async fn run_every(&self, stop: CancellationToken, tick: Duration) {
         if self.tasks.is_empty() {
             return;
         }
@@ -82,7 +87,7 @@ impl Scheduler {
             }
             tokio::select! {
                 _ = stop.cancelled() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(tick) => {}
             }
         }
     }

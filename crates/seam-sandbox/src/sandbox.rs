@@ -150,6 +150,7 @@ listen = "{listen}"
 [connectors.centra]
 url = "{centra}/graphql"
 token = "{centra_token}"
+warehouse = "{centra_warehouse}"
 
 [connectors.warehouse]
 url = "{warehouse}/api/v1"
@@ -177,11 +178,12 @@ hmac_key = "{a_hmac}"
 [mappings]
 # "Express Saturday" is deliberately missing: orders using it become exceptions (story S03).
 shipping_methods = {{ {shipping} }}
-stock_statuses = {{ "Available" = "sellable", "In-Refurbishment" = "not_sellable", "Post-Rental Inspection" = "not_sellable", "In warehouse processing" = "not_sellable", "Quarantine" = "not_sellable", "Damaged" = "not_sellable", "Pending Inspection" = "not_sellable", "Ex-Hire" = "not_sellable" }}
+stock_statuses = {{ "Available" = "sellable", "In-Refurbishment" = "not_sellable", "Post-Rental Inspection" = "not_sellable", "In warehouse processing" = "not_sellable", "Quarantine" = "not_sellable", "Damaged" = "not_sellable", "Pending Inspection" = "not_sellable", "Ex-Hire" = "not_sellable", "Dispatched" = "not_sellable", "Written Off" = "not_sellable", "Stock Adjustment" = "not_sellable" }}
 dispositions = {{ "RESTOCK" = "restock", "REFURBISH" = "hold", "REPAIR" = "hold", "EX_HIRE" = "hold", "WRITE_OFF" = "write_off" }}
 "#,
             centra = self.url("centra"),
             centra_token = centra::DEFAULT_TOKEN,
+            centra_warehouse = crate::brand::WAREHOUSE_NAME,
             warehouse = self.url("warehouse"),
             w_user = w.username,
             w_pass = w.password,

@@ -123,6 +123,14 @@ pub trait Store: Send + Sync + 'static {
         flow: &str,
     ) -> Result<Option<EntityState>, StoreError>;
 
+    /// Every entity's state in a flow, by entity key, a page at a time.
+    async fn entity_states(
+        &self,
+        flow: &str,
+        after_key: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, EntityState)>, StoreError>;
+
     async fn journal_entry(&self, id: i64) -> Result<Option<JournalEntry>, StoreError>;
 
     /// Raises exceptions that hold no job (e.g. from the reconciler),

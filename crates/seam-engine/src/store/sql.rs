@@ -229,6 +229,16 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        async fn delete_mark(tx: &mut Tx, set: &str, mark: &MarkedKey) -> Result<u64, sqlx::Error> {
+            Ok(sqlx::query("DELETE FROM marks WHERE set_name = $1 AND mark_key = $2 AND version = $3")
+                .bind(set)
+                .bind(&mark.key)
+                .bind(mark.version)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected())
+        }
+
         async fn insert_timeline(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<(), sqlx::Error> {
             for chunk in entries.chunks(INSERT_CHUNK) {
                 let mut qb = QueryBuilder::<$db>::new(
@@ -324,6 +334,9 @@ macro_rules! impl_sql_store {
                 insert_jobs(tx, &rows, now).await?;
             }
             insert_marks(tx, &commit.marks, now).await?;
+            for (set, mark) in &commit.cleared_marks {
+                delete_mark(tx, set, mark).await?;
+            }
             insert_timeline(tx, &commit.timeline).await?;
             upsert_links(tx, &commit.links, now).await?;
             for exception in &commit.exceptions {
@@ -597,6 +610,37 @@ macro_rules! impl_sql_store {
                 })
                 .transpose()
                 .map_err(StoreError::Database)
+            }
+
+            async fn entity_states(
+                &self,
+                flow: &str,
+                after_key: &str,
+                limit: u32,
+            ) -> Result<Vec<(String, EntityState)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT entity_key, state, version, updated_at FROM entity_state \
+                     WHERE flow = $1 AND entity_key > $2 ORDER BY entity_key LIMIT $3",
+                )
+                .bind(flow)
+                .bind(after_key)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let state: String = row.try_get("state")?;
+                        Ok((
+                            row.try_get("entity_key")?,
+                            EntityState {
+                                state: parse_json(&state),
+                                version: row.try_get("version")?,
+                                updated_at: row.try_get("updated_at")?,
+                            },
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(StoreError::Database)
             }
 
             async fn journal_entry(&self, id: i64) -> Result<Option<JournalEntry>, StoreError> {
@@ -944,15 +988,7 @@ macro_rules! impl_sql_store {
                 let mut tx: Tx = self.pool.begin().await?;
                 let mut cleared = 0;
                 for mark in handled {
-                    cleared += sqlx::query(
-                        "DELETE FROM marks WHERE set_name = $1 AND mark_key = $2 AND version = $3",
-                    )
-                    .bind(set)
-                    .bind(&mark.key)
-                    .bind(mark.version)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    cleared += delete_mark(&mut tx, set, mark).await?;
                 }
                 tx.commit().await?;
                 Ok(cleared)

@@ -51,7 +51,35 @@ pub async fn serve_hub(
     let store = context::open_store(&config).await?;
     tracing::info!(config = %config.source.display(), "seam starting");
 
-    let handlers = HandlerRegistry::new();
+    let mut handlers = HandlerRegistry::new();
+    let mut tasks = Vec::new();
+    let connectors = &config.connectors;
+    match (&connectors.centra, &connectors.warehouse) {
+        (Some(centra), Some(warehouse)) if centra.warehouse.is_some() => {
+            let flow = Arc::new(seam_flows::stock::StockFlow {
+                feed: Arc::new(seam_connectors::warehouse::WarehouseClient::new(
+                    warehouse,
+                    Some(store.clone()),
+                )),
+                storefront: Arc::new(seam_connectors::roles::CentraStock {
+                    client: seam_connectors::centra::CentraClient::new(centra, Some(store.clone())),
+                    warehouse: seam_connectors::centra::WarehouseInput {
+                        id: None,
+                        name: centra.warehouse.clone(),
+                    },
+                }),
+                mappings: Arc::new(config.mappings.clone()),
+                settings: Default::default(),
+            });
+            flow.register(&mut handlers);
+            tasks.extend(flow.scheduled_tasks());
+            tracing::info!("stock flow on: warehouse -> Centra");
+        }
+        (Some(_), Some(_)) => {
+            tracing::warn!("stock flow off: set connectors.centra.warehouse to the Centra warehouse that mirrors the 3PL")
+        }
+        _ => {}
+    }
     let engine = &config.engine;
     let runner = Arc::new(Runner::new(
         store.clone(),
@@ -76,8 +104,7 @@ pub async fn serve_hub(
         let stop = stop.clone();
         tokio::spawn(async move { runner.run(stop).await })
     };
-    // Flows register their periodic work (pollers, read-backs) here.
-    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), Vec::new());
+    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), tasks);
     let scheduler_task = {
         let stop = stop.clone();
         tokio::spawn(async move { scheduler.run(stop).await })

@@ -1,0 +1,472 @@
+//! The stock flow: Centra shows what the warehouse can sell.
+//!
+//! - `poll_feed` (every second, on the scheduler's node) reads the
+//!   warehouse's message feed after the stored cursor and journals each
+//!   message with its own id, as a job for the SKU it concerns; the cursor
+//!   advances in the same commit. The first poll starts from the stock
+//!   snapshot (units per SKU per status) and the feed position it reflects.
+//! - `movement` applies one status change to the SKU's position, recomputes
+//!   its sellable units with the mapping (unknown statuses count as not
+//!   sellable and raise one exception per status), and marks the SKU for a
+//!   push.
+//! - `push` (every second) takes the oldest marked SKUs, computes the
+//!   physical quantity Centra should hold (the stock equation in
+//!   `seam_model::stock`), and sets those that changed in one write, as many
+//!   SKUs per mutation as the batch allows, inside the connector's budget.
+//!
+//! Every movement and push is on the SKU's timeline.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use seam_connectors::roles::{FeedEventKind, StorefrontStock, WarehouseFeed};
+use seam_engine::scheduler::ScheduledTask;
+use seam_engine::{
+    Commit, ExceptionDraft, Failure, HandlerRegistry, InboundEvent, Job, JobContext, JobHandler,
+    JobSpec, Mark, Millis, NewException, Outcome, StateWrite, TimelineEntry,
+};
+use seam_model::mapping::MappingTables;
+use seam_model::stock::{StockEquation, StockPosition};
+use seam_model::OwnerTeam;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const FLOW: &str = "stock";
+/// Keys: SKUs whose sellable quantity changed since the last push.
+pub const PUSH_SET: &str = "stock-push";
+const FEED_ENTITY: &str = "warehouse-feed";
+const PUSH_ENTITY: &str = "stock-push";
+/// The state kept per SKU of what was last set in the storefront; separate
+/// from the position so that a push never overwrites a movement.
+const PUSHED_FLOW: &str = "stock-pushed";
+
+pub fn sku_entity(sku: &str) -> String {
+    format!("sku:{sku}")
+}
+
+fn sku_of(entity: &str) -> &str {
+    entity.strip_prefix("sku:").unwrap_or(entity)
+}
+
+/// A SKU's units by warehouse status and what the mapping makes of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SkuStock {
+    pub by_status: BTreeMap<String, i64>,
+    pub sellable: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Pushed {
+    physical: i64,
+    at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MovementPayload {
+    sku: String,
+    from: String,
+    to: String,
+    quantity: i64,
+    occurred_at: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StockSettings {
+    /// Messages read per feed page (the warehouse serves up to 5,000).
+    pub feed_page: usize,
+    /// Pages read per poll before committing the cursor.
+    pub feed_pages_per_poll: usize,
+    /// SKUs set per storefront write.
+    pub push_batch: usize,
+    pub poll_every: Duration,
+    pub push_every: Duration,
+}
+
+impl Default for StockSettings {
+    fn default() -> Self {
+        StockSettings {
+            feed_page: 5_000,
+            feed_pages_per_poll: 4,
+            push_batch: 2_000,
+            poll_every: Duration::from_secs(1),
+            push_every: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct StockFlow {
+    pub feed: Arc<dyn WarehouseFeed>,
+    pub storefront: Arc<dyn StorefrontStock>,
+    pub mappings: Arc<MappingTables>,
+    pub settings: StockSettings,
+}
+
+impl StockFlow {
+    pub fn register(self: &Arc<Self>, registry: &mut HandlerRegistry) {
+        registry.register(FLOW, "poll_feed", Arc::new(PollFeed(self.clone())));
+        registry.register(FLOW, "movement", Arc::new(ApplyMovement(self.clone())));
+        registry.register(FLOW, "push", Arc::new(Push(self.clone())));
+        registry.register(FLOW, "remark_status", Arc::new(RemarkStatus));
+    }
+
+    pub fn scheduled_tasks(&self) -> Vec<ScheduledTask> {
+        vec![
+            ScheduledTask {
+                name: "stock-feed".into(),
+                every: self.settings.poll_every,
+                spec: JobSpec::new(FLOW, "poll_feed", FEED_ENTITY),
+            },
+            ScheduledTask {
+                name: "stock-push".into(),
+                every: self.settings.push_every,
+                spec: JobSpec::new(FLOW, "push", PUSH_ENTITY),
+            },
+        ]
+    }
+
+    /// The position's sellable units, and an exception per unknown status.
+    fn evaluate(&self, sku: &str, position: &StockPosition) -> (i64, Vec<NewException>) {
+        let view = position.sellable_quantity(&self.mappings);
+        let exceptions = view
+            .unknown_statuses
+            .iter()
+            .map(|status| NewException {
+                exception_type: "unmapped_stock_status".into(),
+                owner: OwnerTeam::Ops,
+                spec: JobSpec::new(FLOW, "remark_status", format!("stock-status:{status}")),
+                message: format!(
+                    "The warehouse reports units in status '{status}' (first seen on {sku}), which \
+                     no mapping names; they count as not sellable."
+                ),
+                fix_hint: format!(
+                    "Add \"{status}\" to mappings.stock_statuses as sellable or not_sellable, then \
+                     resubmit (rerun) to push every SKU holding it again."
+                ),
+                payload: json!({ "status": status }),
+                attempts: 1,
+            })
+            .collect();
+        (view.sellable, exceptions)
+    }
+}
+
+fn store_failure(error: seam_engine::StoreError) -> Outcome {
+    Outcome::failed(Failure::transient(format!("the database: {error}")))
+}
+
+async fn load<T: serde::de::DeserializeOwned + Default>(
+    ctx: &JobContext,
+    entity: &str,
+    flow: &str,
+) -> Result<T, Outcome> {
+    match ctx.store.entity_state(entity, flow).await {
+        Ok(Some(state)) => serde_json::from_value(state.state).map_err(|e| {
+            Outcome::failed(Failure::data(format!(
+                "stored {flow} state of {entity} no longer decodes: {e}"
+            )))
+        }),
+        Ok(None) => Ok(T::default()),
+        Err(error) => Err(store_failure(error)),
+    }
+}
+
+struct PollFeed(Arc<StockFlow>);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FeedState {
+    cursor: Option<u64>,
+}
+
+#[async_trait]
+impl JobHandler for PollFeed {
+    async fn handle(&self, _job: &Job, ctx: &JobContext) -> Outcome {
+        let flow = &self.0;
+        let state: FeedState = match load(ctx, FEED_ENTITY, FLOW).await {
+            Ok(state) => state,
+            Err(outcome) => return outcome,
+        };
+        let mut commit = Commit::default();
+        let mut cursor = match state.cursor {
+            Some(cursor) => cursor,
+            None => {
+                // First run (or after a resync): start from the snapshot.
+                let snapshot = match flow.feed.stock_snapshot().await {
+                    Ok(snapshot) => snapshot,
+                    Err(failure) => return Outcome::failed(failure),
+                };
+                for (sku, counts) in &snapshot.by_sku {
+                    let sku = flow.mappings.canonical_sku(sku).to_string();
+                    let position = StockPosition::from_counts(
+                        counts.iter().map(|(s, n)| (s.as_str(), *n as i64)),
+                    );
+                    let (sellable, exceptions) = flow.evaluate(&sku, &position);
+                    commit.exceptions.extend(exceptions);
+                    let stock = SkuStock {
+                        by_status: position.by_status,
+                        sellable,
+                    };
+                    commit.state.push(StateWrite {
+                        entity_key: sku_entity(&sku),
+                        flow: FLOW.into(),
+                        state: json!(stock),
+                    });
+                    commit.marks.push(Mark {
+                        set: PUSH_SET.into(),
+                        key: sku.clone(),
+                    });
+                    commit.timeline.push(TimelineEntry {
+                        entity_key: sku_entity(&sku),
+                        at: ctx.now,
+                        system: "warehouse".into(),
+                        step: "snapshot".into(),
+                        detail: format!("sellable {sellable} of {}", counts.values().sum::<u64>()),
+                    });
+                }
+                snapshot.feed_cursor.unwrap_or(0)
+            }
+        };
+        let mut events = Vec::new();
+        for _ in 0..flow.settings.feed_pages_per_poll.max(1) {
+            let batch = match flow
+                .feed
+                .events_after(cursor, flow.settings.feed_page)
+                .await
+            {
+                Ok(batch) => batch,
+                Err(failure) if events.is_empty() && commit.is_empty() => {
+                    return Outcome::failed(failure)
+                }
+                // Keep what was read; the next poll continues from here.
+                Err(_) => break,
+            };
+            for event in batch.events {
+                let (spec, payload) = match event.kind {
+                    FeedEventKind::Movement(m) => {
+                        let sku = flow.mappings.canonical_sku(&m.sku).to_string();
+                        (
+                            JobSpec::new(FLOW, "movement", sku_entity(&sku)),
+                            json!(MovementPayload {
+                                sku,
+                                from: m.from,
+                                to: m.to,
+                                quantity: m.quantity,
+                                occurred_at: m.occurred_at,
+                            }),
+                        )
+                    }
+                    // Dispatches and return receipts belong to their own flows.
+                    FeedEventKind::Other { kind, payload } => {
+                        let flow_name = if kind == "return_receipt" {
+                            "returns"
+                        } else {
+                            "fulfilment"
+                        };
+                        (
+                            JobSpec::new(
+                                flow_name,
+                                &kind,
+                                format!("warehouse-message:{}", event.id),
+                            ),
+                            payload,
+                        )
+                    }
+                };
+                events.push(InboundEvent {
+                    source: "warehouse".into(),
+                    event_id: event.id,
+                    payload,
+                    job: spec,
+                });
+            }
+            cursor = batch.next_cursor;
+            if !batch.has_more {
+                break;
+            }
+        }
+        // Journal before advancing the cursor: a crash in between re-reads
+        // the same messages, which the journal then recognises.
+        if !events.is_empty() {
+            if let Err(error) = ctx.store.ingest(&events, ctx.now).await {
+                return store_failure(error);
+            }
+        }
+        commit.state.push(StateWrite {
+            entity_key: FEED_ENTITY.into(),
+            flow: FLOW.into(),
+            state: json!(FeedState {
+                cursor: Some(cursor)
+            }),
+        });
+        Outcome::Done(commit)
+    }
+}
+
+struct ApplyMovement(Arc<StockFlow>);
+
+#[async_trait]
+impl JobHandler for ApplyMovement {
+    async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
+        let movement: MovementPayload = match job.decode() {
+            Ok(m) => m,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        let entity = job.spec.entity_key.clone();
+        let stock: SkuStock = match load(ctx, &entity, FLOW).await {
+            Ok(stock) => stock,
+            Err(outcome) => return outcome,
+        };
+        let mut position = StockPosition {
+            by_status: stock.by_status,
+        };
+        position.apply_movement(&movement.from, &movement.to, movement.quantity);
+        let (sellable, exceptions) = self.0.evaluate(&movement.sku, &position);
+        let updated = SkuStock {
+            by_status: position.by_status,
+            sellable,
+        };
+        Outcome::Done(Commit {
+            state: vec![StateWrite {
+                entity_key: entity.clone(),
+                flow: FLOW.into(),
+                state: json!(updated),
+            }],
+            marks: if sellable != stock.sellable {
+                vec![Mark {
+                    set: PUSH_SET.into(),
+                    key: movement.sku.clone(),
+                }]
+            } else {
+                Vec::new()
+            },
+            timeline: vec![TimelineEntry {
+                entity_key: entity,
+                at: ctx.now,
+                system: "warehouse".into(),
+                step: "movement".into(),
+                detail: format!(
+                    "{} × {} → {} (sellable {} → {sellable})",
+                    movement.quantity, movement.from, movement.to, stock.sellable
+                ),
+            }],
+            exceptions,
+            ..Default::default()
+        })
+    }
+}
+
+struct Push(Arc<StockFlow>);
+
+#[async_trait]
+impl JobHandler for Push {
+    async fn handle(&self, _job: &Job, ctx: &JobContext) -> Outcome {
+        let flow = &self.0;
+        let marks = match ctx
+            .store
+            .marked(PUSH_SET, flow.settings.push_batch as u32)
+            .await
+        {
+            Ok(marks) => marks,
+            Err(error) => return store_failure(error),
+        };
+        if marks.is_empty() {
+            return Outcome::done();
+        }
+        let mut levels = Vec::new();
+        let mut commit = Commit::default();
+        for mark in &marks {
+            let entity = sku_entity(&mark.key);
+            let stock: SkuStock = match load(ctx, &entity, FLOW).await {
+                Ok(stock) => stock,
+                Err(outcome) => return outcome,
+            };
+            let pushed: Option<Pushed> = match ctx.store.entity_state(&entity, PUSHED_FLOW).await {
+                Ok(state) => state.and_then(|s| serde_json::from_value(s.state).ok()),
+                Err(error) => return store_failure(error),
+            };
+            // Dispatched-but-not-yet-shipped units join this once the
+            // fulfilment flow records them; until then the term is zero.
+            let target = StockEquation {
+                sellable_at_3pl: stock.sellable,
+                ..Default::default()
+            }
+            .centra_physical();
+            if pushed.as_ref().map(|p| p.physical) != Some(target) {
+                levels.push((mark.key.clone(), target));
+                commit.state.push(StateWrite {
+                    entity_key: entity.clone(),
+                    flow: PUSHED_FLOW.into(),
+                    state: json!(Pushed {
+                        physical: target,
+                        at: ctx.now
+                    }),
+                });
+                commit.timeline.push(TimelineEntry {
+                    entity_key: entity,
+                    at: ctx.now,
+                    system: "centra".into(),
+                    step: "stock set".into(),
+                    detail: format!(
+                        "physical {target} ({} ms after the change)",
+                        (ctx.now - mark.first_marked_at).max(0)
+                    ),
+                });
+            }
+            commit.cleared_marks.push((PUSH_SET.into(), mark.clone()));
+        }
+        if !levels.is_empty() {
+            let description = format!("seam: {} SKUs from the warehouse", levels.len());
+            if let Err(failure) = flow.storefront.set_physical(&levels, &description).await {
+                // Nothing is cleared: the marks stay and the next push retries.
+                return Outcome::failed(failure);
+            }
+        }
+        Outcome::Done(commit)
+    }
+}
+
+/// Resubmit target of `unmapped_stock_status`: marks every SKU holding the
+/// status, so the mapping now in force is pushed.
+struct RemarkStatus;
+
+#[async_trait]
+impl JobHandler for RemarkStatus {
+    async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
+        let Some(status) = job.payload.get("status").and_then(|s| s.as_str()) else {
+            return Outcome::Exception(ExceptionDraft::new(
+                "invalid_data",
+                OwnerTeam::Engineering,
+                "The resubmitted payload has no \"status\".",
+                "Resubmit with --mode replay or an edited payload {\"status\": \"...\"}.",
+            ));
+        };
+        let mut marks = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = match ctx.store.entity_states(FLOW, &after, 1_000).await {
+                Ok(page) => page,
+                Err(error) => return store_failure(error),
+            };
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            for (entity, state) in &page {
+                let holds = state
+                    .state
+                    .get("by_status")
+                    .and_then(|b| b.get(status))
+                    .and_then(|n| n.as_i64());
+                if holds.is_some_and(|n| n > 0) {
+                    marks.push(Mark {
+                        set: PUSH_SET.into(),
+                        key: sku_of(entity).to_string(),
+                    });
+                }
+            }
+        }
+        Outcome::Done(Commit {
+            marks,
+            ..Default::default()
+        })
+    }
+}
