@@ -109,6 +109,7 @@ impl StockFlow {
         registry.register(FLOW, "movement", Arc::new(ApplyMovement(self.clone())));
         registry.register(FLOW, "push", Arc::new(Push(self.clone())));
         registry.register(FLOW, "remark_status", Arc::new(RemarkStatus));
+        registry.register(FLOW, "remark_sku", Arc::new(RemarkSku));
     }
 
     pub fn scheduled_tasks(&self) -> Vec<ScheduledTask> {
@@ -224,7 +225,20 @@ impl JobHandler for PollFeed {
                         detail: format!("sellable {sellable} of {}", counts.values().sum::<u64>()),
                     });
                 }
-                snapshot.feed_cursor.unwrap_or(0)
+                match snapshot.feed_cursor {
+                    Some(cursor) => cursor,
+                    // Without it, replaying the feed from the start would count
+                    // movements the snapshot already holds twice.
+                    None => {
+                        return Outcome::Exception(ExceptionDraft::new(
+                            "snapshot_without_feed_position",
+                            OwnerTeam::Engineering,
+                            "The warehouse's stock snapshot does not say which feed position it \
+                             reflects, so the feed cannot be joined to it without counting units twice.",
+                            "Ask the warehouse to send the feed cursor with the snapshot, then resubmit.",
+                        ))
+                    }
+                }
             }
         };
         let mut events = Vec::new();
@@ -416,13 +430,82 @@ impl JobHandler for Push {
             commit.cleared_marks.push((PUSH_SET.into(), mark.clone()));
         }
         if !levels.is_empty() {
-            let description = format!("seam: {} SKUs from the warehouse", levels.len());
-            if let Err(failure) = flow.storefront.set_physical(&levels, &description).await {
+            let refused = match push_isolating_refusals(flow.storefront.as_ref(), levels).await {
+                Ok(refused) => refused,
                 // Nothing is cleared: the marks stay and the next push retries.
-                return Outcome::failed(failure);
+                Err(failure) => return Outcome::failed(failure),
+            };
+            for (sku, reason) in refused {
+                let entity = sku_entity(&sku);
+                // Not recorded as pushed, so a later change or a resubmit pushes it again.
+                commit
+                    .state
+                    .retain(|w| !(w.entity_key == entity && w.flow == PUSHED_FLOW));
+                commit
+                    .timeline
+                    .retain(|t| !(t.entity_key == entity && t.step == "stock set"));
+                commit.exceptions.push(NewException {
+                    exception_type: "stock_refused_by_storefront".into(),
+                    owner: OwnerTeam::Merchandising,
+                    spec: JobSpec::new(FLOW, "remark_sku", entity.clone()),
+                    message: format!("Centra refused the stock of {sku}: {reason}"),
+                    fix_hint: format!(
+                        "Check that {sku} exists in Centra with the same SKU as at the warehouse (or \
+                         add an alias in mappings.sku_aliases), then resubmit."
+                    ),
+                    payload: json!({ "sku": sku }),
+                    attempts: 1,
+                });
             }
         }
         Outcome::Done(commit)
+    }
+}
+
+/// Sets the levels in as few writes as the storefront accepts: a batch the
+/// storefront refuses as bad data is split in halves until the refusing SKUs
+/// stand alone, so one unknown SKU never holds back the stock of the others.
+/// Returns the SKUs refused, with the storefront's reason.
+async fn push_isolating_refusals(
+    storefront: &dyn StorefrontStock,
+    levels: Vec<(String, i64)>,
+) -> Result<Vec<(String, String)>, Failure> {
+    let mut refused = Vec::new();
+    let mut pending = vec![levels];
+    while let Some(batch) = pending.pop() {
+        let description = format!("seam: {} SKUs from the warehouse", batch.len());
+        match storefront.set_physical(&batch, &description).await {
+            Ok(()) => {}
+            Err(failure) if failure.class == seam_engine::FailureClass::Data => {
+                if batch.len() == 1 {
+                    refused.push((batch[0].0.clone(), failure.message));
+                } else {
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
+            }
+            Err(failure) => return Err(failure),
+        }
+    }
+    Ok(refused)
+}
+
+/// Resubmit target of `stock_refused_by_storefront`: pushes the SKU again.
+struct RemarkSku;
+
+#[async_trait]
+impl JobHandler for RemarkSku {
+    async fn handle(&self, job: &Job, _ctx: &JobContext) -> Outcome {
+        let sku = sku_of(&job.spec.entity_key).to_string();
+        Outcome::Done(Commit {
+            marks: vec![Mark {
+                set: PUSH_SET.into(),
+                key: sku,
+            }],
+            ..Default::default()
+        })
     }
 }
 

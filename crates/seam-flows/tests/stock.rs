@@ -263,3 +263,43 @@ async fn s02_a_sale_and_a_movement_crossing_never_oversell() {
     );
     assert_eq!(hub.centra_fta(sku), 2 - 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sku_centra_refuses_is_raised_and_holds_back_no_other() {
+    let sku = "P1001V2M";
+    let hub = Hub::start(|sandbox| {
+        sandbox
+            .warehouse
+            .add_catalogue_items(vec![seam_sandbox::warehouse::CatalogueItem {
+                sku: "GHOST-1".into(),
+                description: "only at the warehouse".into(),
+                refurbished: false,
+            }]);
+        sandbox
+            .warehouse
+            .set_stock("GHOST-1", "Available", 4)
+            .unwrap();
+        sandbox.warehouse.set_stock(sku, "Available", 7).unwrap();
+    })
+    .await;
+    hub.until("the other SKUs are pushed", |h| h.centra_physical(sku) == 7)
+        .await;
+    let mut refused = Vec::new();
+    for _ in 0..100 {
+        refused = hub
+            .store
+            .exceptions(&ExceptionFilter {
+                exception_type: Some("stock_refused_by_storefront".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if !refused.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].spec.entity_key, "sku:GHOST-1");
+    assert_eq!(refused[0].owner, seam_model::OwnerTeam::Merchandising);
+}
