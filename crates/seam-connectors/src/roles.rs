@@ -7,7 +7,11 @@ use async_trait::async_trait;
 use seam_engine::Failure;
 use serde_json::Value;
 
-use crate::centra::{CentraClient, ProductSizeInput, StockQuantityType, WarehouseInput};
+use std::collections::HashMap;
+
+use crate::centra::{
+    CentraClient, ProductSizeInput, StockQuantityType, StockSelection, WarehouseInput,
+};
 use crate::warehouse::{MessageBody, WarehouseClient};
 
 /// N units of a SKU changed status at the warehouse.
@@ -71,6 +75,9 @@ pub trait StorefrontStock: Send + Sync + 'static {
         levels: &[(String, i64)],
         description: &str,
     ) -> Result<(), Failure>;
+
+    /// What the storefront shows as free to sell, per SKU it knows.
+    async fn free_to_allocate(&self, skus: &[String]) -> Result<HashMap<String, i64>, Failure>;
 }
 
 #[async_trait]
@@ -126,6 +133,37 @@ impl WarehouseFeed for WarehouseClient {
 pub struct CentraStock {
     pub client: CentraClient,
     pub warehouse: WarehouseInput,
+    /// The warehouse's id, looked up once by name for reads.
+    pub warehouse_id: tokio::sync::OnceCell<i64>,
+}
+
+impl CentraStock {
+    pub fn new(client: CentraClient, warehouse: WarehouseInput) -> Self {
+        CentraStock {
+            client,
+            warehouse,
+            warehouse_id: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn warehouse_id(&self) -> Result<i64, Failure> {
+        if let Some(id) = self.warehouse.id {
+            return Ok(id);
+        }
+        self.warehouse_id
+            .get_or_try_init(|| async {
+                let name = self.warehouse.name.clone().unwrap_or_default();
+                self.client
+                    .warehouses()
+                    .await?
+                    .into_iter()
+                    .find(|w| w.name == name)
+                    .map(|w| w.id)
+                    .ok_or_else(|| Failure::data(format!("Centra has no warehouse named '{name}'")))
+            })
+            .await
+            .copied()
+    }
 }
 
 #[async_trait]
@@ -148,5 +186,22 @@ impl StorefrontStock for CentraStock {
             )
             .await
             .map(|_| ())
+    }
+
+    async fn free_to_allocate(&self, skus: &[String]) -> Result<HashMap<String, i64>, Failure> {
+        let warehouse = self.warehouse_id().await?;
+        let levels = self
+            .client
+            .free_to_allocate(warehouse, &StockSelection::Skus(skus.to_vec()))
+            .await?;
+        Ok(levels
+            .into_iter()
+            .filter_map(|level| {
+                level
+                    .product_size
+                    .sku
+                    .map(|sku| (sku, level.free_to_allocate_quantity))
+            })
+            .collect())
     }
 }

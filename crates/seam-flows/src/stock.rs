@@ -41,6 +41,11 @@ const PUSH_ENTITY: &str = "stock-push";
 /// The state kept per SKU of what was last set in the storefront; separate
 /// from the position so that a push never overwrites a movement.
 const PUSHED_FLOW: &str = "stock-pushed";
+const READBACK_ENTITY: &str = "stock-readback";
+/// Per SKU: how many read-backs in a row found drift.
+const DRIFT_FLOW: &str = "stock-drift";
+/// Read-backs in a row that must find drift before it is raised as an exception.
+pub const DRIFT_RAISED_AFTER: i64 = 3;
 
 pub fn sku_entity(sku: &str) -> String {
     format!("sku:{sku}")
@@ -82,6 +87,10 @@ pub struct StockSettings {
     pub push_batch: usize,
     pub poll_every: Duration,
     pub push_every: Duration,
+    /// How often a slice of SKUs is read back from the storefront.
+    pub readback_every: Duration,
+    /// SKUs read back per run: the whole catalogue is covered in turn.
+    pub readback_slice: u32,
 }
 
 impl Default for StockSettings {
@@ -92,6 +101,8 @@ impl Default for StockSettings {
             push_batch: 2_000,
             poll_every: Duration::from_secs(1),
             push_every: Duration::from_secs(1),
+            readback_every: Duration::from_secs(30),
+            readback_slice: 2_000,
         }
     }
 }
@@ -110,6 +121,7 @@ impl StockFlow {
         registry.register(FLOW, "push", Arc::new(Push(self.clone())));
         registry.register(FLOW, "remark_status", Arc::new(RemarkStatus));
         registry.register(FLOW, "remark_sku", Arc::new(RemarkSku));
+        registry.register(FLOW, "readback", Arc::new(ReadBack(self.clone())));
     }
 
     pub fn scheduled_tasks(&self) -> Vec<ScheduledTask> {
@@ -123,6 +135,11 @@ impl StockFlow {
                 name: "stock-push".into(),
                 every: self.settings.push_every,
                 spec: JobSpec::new(FLOW, "push", PUSH_ENTITY),
+            },
+            ScheduledTask {
+                name: "stock-readback".into(),
+                every: self.settings.readback_every,
+                spec: JobSpec::new(FLOW, "readback", READBACK_ENTITY),
             },
         ]
     }
@@ -490,6 +507,130 @@ async fn push_isolating_refusals(
         }
     }
     Ok(refused)
+}
+
+/// Reads a slice of SKUs back from the storefront and compares what it
+/// shows as free to sell with the warehouse's truth. Free-to-allocate can
+/// never exceed the sellable units (it is physical minus allocations, and
+/// physical is set to the sellable units), so more than that is drift that no
+/// in-flight order explains: someone or something else changed the
+/// storefront's stock, or a push was lost. The SKU is pushed again and the
+/// drift recorded; drift found on several read-backs in a row is raised.
+/// (Less than sellable is what in-flight orders explain, and errs low.)
+struct ReadBack(Arc<StockFlow>);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ReadBackState {
+    after: String,
+}
+
+#[async_trait]
+impl JobHandler for ReadBack {
+    async fn handle(&self, _job: &Job, ctx: &JobContext) -> Outcome {
+        let flow = &self.0;
+        let state: ReadBackState = match load(ctx, READBACK_ENTITY, FLOW).await {
+            Ok(state) => state,
+            Err(outcome) => return outcome,
+        };
+        let page = match ctx
+            .store
+            .entity_states(FLOW, &state.after, flow.settings.readback_slice)
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => return store_failure(error),
+        };
+        let next_after = page.last().map(|(key, _)| key.clone()).unwrap_or_default();
+        let sellable: BTreeMap<String, i64> = page
+            .iter()
+            .filter(|(key, _)| key.starts_with("sku:"))
+            .filter_map(|(key, state)| {
+                let stock: SkuStock = serde_json::from_value(state.state.clone()).ok()?;
+                Some((sku_of(key).to_string(), stock.sellable))
+            })
+            .collect();
+        let mut commit = Commit::default();
+        commit.state.push(StateWrite {
+            entity_key: READBACK_ENTITY.into(),
+            flow: FLOW.into(),
+            state: json!(ReadBackState { after: next_after }),
+        });
+        if sellable.is_empty() {
+            return Outcome::Done(commit);
+        }
+        let skus: Vec<String> = sellable.keys().cloned().collect();
+        let shown = match flow.storefront.free_to_allocate(&skus).await {
+            Ok(shown) => shown,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        for (sku, truth) in &sellable {
+            let Some(free) = shown.get(sku).copied() else {
+                continue;
+            };
+            let entity = sku_entity(sku);
+            let previous: i64 = match ctx.store.entity_state(&entity, DRIFT_FLOW).await {
+                Ok(state) => state
+                    .and_then(|s| s.state.get("in_a_row").and_then(|n| n.as_i64()))
+                    .unwrap_or(0),
+                Err(error) => return store_failure(error),
+            };
+            let drifting = free > *truth;
+            let in_a_row = if drifting { previous + 1 } else { 0 };
+            if in_a_row != previous {
+                commit.state.push(StateWrite {
+                    entity_key: entity.clone(),
+                    flow: DRIFT_FLOW.into(),
+                    state: json!({ "in_a_row": in_a_row }),
+                });
+            }
+            commit.timeline.push(TimelineEntry {
+                entity_key: entity.clone(),
+                at: ctx.now,
+                system: "centra".into(),
+                step: if drifting {
+                    "drift found".into()
+                } else {
+                    "read back".into()
+                },
+                detail: format!(
+                    "Centra shows {free} free to sell; the warehouse has {truth} sellable"
+                ),
+            });
+            if drifting {
+                commit.marks.push(Mark {
+                    set: PUSH_SET.into(),
+                    key: sku.clone(),
+                });
+                // Forget what was pushed, so the correction is sent even if
+                // the target did not change.
+                commit.state.push(StateWrite {
+                    entity_key: entity.clone(),
+                    flow: PUSHED_FLOW.into(),
+                    state: json!(Pushed {
+                        physical: -1,
+                        at: ctx.now
+                    }),
+                });
+                if in_a_row >= DRIFT_RAISED_AFTER {
+                    commit.exceptions.push(NewException {
+                        exception_type: "stock_drift_persists".into(),
+                        owner: OwnerTeam::Ops,
+                        spec: JobSpec::new(FLOW, "remark_sku", entity.clone()),
+                        message: format!(
+                            "Centra keeps showing more of {sku} free to sell ({free}) than the \
+                             warehouse can sell ({truth}), after {in_a_row} corrections."
+                        ),
+                        fix_hint: "Find what else writes stock to this Centra warehouse (another \
+                                   integration, a manual edit) and stop it; then resubmit."
+                            .into(),
+                        payload: json!({ "sku": sku }),
+                        attempts: in_a_row as i32,
+                    });
+                }
+            }
+        }
+        Outcome::Done(commit)
+    }
 }
 
 /// Resubmit target of `stock_refused_by_storefront`: pushes the SKU again.

@@ -16,6 +16,7 @@ use seam_sandbox::sandbox::{Sandbox, SandboxOptions};
 use tokio_util::sync::CancellationToken;
 
 struct Hub {
+    centra: CentraClient,
     sandbox: Sandbox,
     store: Arc<dyn Store>,
     stop: CancellationToken,
@@ -48,17 +49,18 @@ impl Hub {
                 config.connectors.warehouse.as_ref().unwrap(),
                 None,
             )),
-            storefront: Arc::new(CentraStock {
-                client: CentraClient::new(centra, None),
-                warehouse: WarehouseInput {
+            storefront: Arc::new(CentraStock::new(
+                CentraClient::new(centra, None),
+                WarehouseInput {
                     id: None,
                     name: centra.warehouse.clone(),
                 },
-            }),
+            )),
             mappings: Arc::new(config.mappings.clone()),
             settings: StockSettings {
                 poll_every: Duration::from_millis(200),
                 push_every: Duration::from_millis(200),
+                readback_every: Duration::from_millis(300),
                 ..Default::default()
             },
         });
@@ -79,7 +81,9 @@ impl Hub {
         let (s1, s2) = (stop.clone(), stop.clone());
         tokio::spawn(async move { runner.run(s1).await });
         tokio::spawn(async move { scheduler.run_every(s2, Duration::from_millis(100)).await });
+        let centra = CentraClient::new(config.connectors.centra.as_ref().unwrap(), None);
         Hub {
+            centra,
             sandbox,
             store,
             stop,
@@ -302,4 +306,38 @@ async fn a_sku_centra_refuses_is_raised_and_holds_back_no_other() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].spec.entity_key, "sku:GHOST-1");
     assert_eq!(refused[0].owner, seam_model::OwnerTeam::Merchandising);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_that_no_order_explains_is_found_on_read_back_and_corrected() {
+    let sku = "P1002V1XS";
+    let hub = Hub::start(|sandbox| {
+        sandbox.warehouse.set_stock(sku, "Available", 6).unwrap();
+    })
+    .await;
+    hub.until("Centra shows 6", |h| h.centra_physical(sku) == 6)
+        .await;
+    // Someone else writes stock into the same Centra warehouse.
+    hub.centra
+        .set_stock(
+            &WarehouseInput {
+                id: None,
+                name: Some(seam_sandbox::brand::WAREHOUSE_NAME.into()),
+            },
+            seam_connectors::centra::StockQuantityType::Physical,
+            "a manual edit",
+            &[(seam_connectors::centra::ProductSizeInput::sku(sku), 25)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hub.centra_physical(sku), 25);
+    hub.until("the read-back corrects it", |h| h.centra_physical(sku) == 6)
+        .await;
+    let timeline = hub.store.timeline(&format!("sku:{sku}")).await.unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.step == "drift found" && t.detail.contains("25")),
+        "{timeline:?}"
+    );
 }

@@ -61,13 +61,13 @@ pub async fn serve_hub(
                     warehouse,
                     Some(store.clone()),
                 )),
-                storefront: Arc::new(seam_connectors::roles::CentraStock {
-                    client: seam_connectors::centra::CentraClient::new(centra, Some(store.clone())),
-                    warehouse: seam_connectors::centra::WarehouseInput {
+                storefront: Arc::new(seam_connectors::roles::CentraStock::new(
+                    seam_connectors::centra::CentraClient::new(centra, Some(store.clone())),
+                    seam_connectors::centra::WarehouseInput {
                         id: None,
                         name: centra.warehouse.clone(),
                     },
-                }),
+                )),
                 mappings: Arc::new(config.mappings.clone()),
                 settings: Default::default(),
             });
