@@ -47,6 +47,17 @@ const DRIFT_FLOW: &str = "stock-drift";
 /// Read-backs in a row that must find drift before it is raised as an exception.
 pub const DRIFT_RAISED_AFTER: i64 = 3;
 
+/// The job `seam stock resync` enqueues: a poll that starts from a fresh snapshot.
+pub fn resync_job() -> seam_engine::NewJob {
+    seam_engine::NewJob {
+        spec: JobSpec::new(FLOW, "poll_feed", FEED_ENTITY),
+        payload: json!({ "resync": true }),
+    }
+}
+
+/// The entity and flow whose state version moves each time the feed is polled.
+pub const FEED_STATE: (&str, &str) = (FEED_ENTITY, FLOW);
+
 pub fn sku_entity(sku: &str) -> String {
     format!("sku:{sku}")
 }
@@ -199,14 +210,23 @@ struct FeedState {
 
 #[async_trait]
 impl JobHandler for PollFeed {
-    async fn handle(&self, _job: &Job, ctx: &JobContext) -> Outcome {
+    async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
         let flow = &self.0;
         let state: FeedState = match load(ctx, FEED_ENTITY, FLOW).await {
             Ok(state) => state,
             Err(outcome) => return outcome,
         };
+        // `seam stock resync` asks for a fresh snapshot. It is safe while
+        // trading goes on: the snapshot says which feed position it reflects,
+        // the feed continues from there, and Centra is given physical
+        // quantities, from which it subtracts its own allocations itself.
+        let resync = job
+            .payload
+            .get("resync")
+            .and_then(|r| r.as_bool())
+            .unwrap_or(false);
         let mut commit = Commit::default();
-        let mut cursor = match state.cursor {
+        let mut cursor = match state.cursor.filter(|_| !resync) {
             Some(cursor) => cursor,
             None => {
                 // First run (or after a resync): start from the snapshot.

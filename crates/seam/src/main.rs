@@ -49,6 +49,9 @@ enum Command {
     /// List, inspect, resubmit and resolve exceptions.
     #[command(subcommand)]
     Exceptions(commands::exceptions::ExceptionsCommand),
+    /// Operations on the stock flow (resync).
+    #[command(subcommand)]
+    Stock(commands::stock::StockCommand),
     /// Print the story of an order, return or SKU across every system.
     Trace(commands::trace::TraceArgs),
     /// Measure Seam's own throughput.
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             Command::CheckConfig => commands::check_config::run(config_path),
             Command::Migrate => commands::migrate::run(config_path).await,
             Command::Exceptions(command) => commands::exceptions::run(config_path, command).await,
+            Command::Stock(command) => commands::stock::run(config_path, command).await,
             Command::Trace(args) => commands::trace::run(config_path, args).await,
             Command::Bench(command) => commands::bench::run(config_path, command).await,
         }

@@ -6,4 +6,5 @@ pub mod exceptions;
 pub mod migrate;
 pub mod run;
 pub mod sandbox;
+pub mod stock;
 pub mod trace;
