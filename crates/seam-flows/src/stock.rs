@@ -1,14 +1,16 @@
 //! The stock flow: Centra shows what the warehouse can sell.
 //!
-//! - `poll_feed` (every second, on the scheduler's node) reads the
-//!   warehouse's message feed after the stored cursor and journals each
-//!   message with its own id, as a job for the SKU it concerns; the cursor
-//!   advances in the same commit. The first poll starts from the stock
-//!   snapshot (units per SKU per status) and the feed position it reflects.
-//! - `movement` applies one status change to the SKU's position, recomputes
-//!   its sellable units with the mapping (unknown statuses count as not
-//!   sellable and raise one exception per status), and marks the SKU for a
-//!   push.
+//! - `poll_feed` (on the scheduler's node) reads the warehouse's message
+//!   feed after the stored cursor, applies each stock movement in feed order
+//!   to its SKU's position, recomputes sellable units with the mapping
+//!   (unknown statuses count as not sellable and raise one exception per
+//!   status), marks changed SKUs for a push, and commits all of it with the
+//!   new cursor in one transaction, so each movement counts exactly once.
+//!   Dispatches and return receipts are journaled with their message ids as
+//!   jobs of their own flows. The first poll starts from the stock snapshot
+//!   (units per SKU per status) and the feed position it reflects.
+//! - `movement` applies one movement that arrived outside the feed (a
+//!   webhook), the same way.
 //! - `push` (every second) takes the oldest marked SKUs, computes the
 //!   physical quantity Centra should hold (the stock equation in
 //!   `seam_model::stock`), and sets those that changed in one write, as many
@@ -16,7 +18,7 @@
 //!
 //! Every movement and push is on the SKU's timeline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -226,7 +228,7 @@ impl JobHandler for PollFeed {
             .and_then(|r| r.as_bool())
             .unwrap_or(false);
         let mut commit = Commit::default();
-        let mut cursor = match state.cursor.filter(|_| !resync) {
+        let cursor = match state.cursor.filter(|_| !resync) {
             Some(cursor) => cursor,
             None => {
                 // First run (or after a resync): start from the snapshot.
@@ -262,23 +264,38 @@ impl JobHandler for PollFeed {
                         detail: format!("sellable {sellable} of {}", counts.values().sum::<u64>()),
                     });
                 }
-                match snapshot.feed_cursor {
-                    Some(cursor) => cursor,
+                let Some(cursor) = snapshot.feed_cursor else {
                     // Without it, replaying the feed from the start would count
                     // movements the snapshot already holds twice.
-                    None => {
-                        return Outcome::Exception(ExceptionDraft::new(
-                            "snapshot_without_feed_position",
-                            OwnerTeam::Engineering,
-                            "The warehouse's stock snapshot does not say which feed position it \
-                             reflects, so the feed cannot be joined to it without counting units twice.",
-                            "Ask the warehouse to send the feed cursor with the snapshot, then resubmit.",
-                        ))
-                    }
-                }
+                    return Outcome::Exception(ExceptionDraft::new(
+                        "snapshot_without_feed_position",
+                        OwnerTeam::Engineering,
+                        "The warehouse's stock snapshot does not say which feed position it \
+                         reflects, so the feed cannot be joined to it without counting units twice.",
+                        "Ask the warehouse to send the feed cursor with the snapshot, then resubmit.",
+                    ));
+                };
+                // The snapshot commits on its own; the next poll continues
+                // the feed from the position it reflects.
+                commit.state.push(StateWrite {
+                    entity_key: FEED_ENTITY.into(),
+                    flow: FLOW.into(),
+                    state: json!(FeedState {
+                        cursor: Some(cursor)
+                    }),
+                });
+                return Outcome::Done(commit);
             }
         };
+        let mut cursor = cursor;
         let mut events = Vec::new();
+        // Movements are applied here, in feed order, to the positions of the
+        // SKUs they touch, and committed with the cursor in one transaction:
+        // the cursor is what makes each movement count once (a crash re-reads
+        // from the committed cursor). A job per movement would serialise a
+        // hot SKU's movements one claim round each and fall behind at peak.
+        let mut positions: HashMap<String, (SkuStock, i64)> = HashMap::new();
+        let mut touched: Vec<String> = Vec::new();
         for _ in 0..flow.settings.feed_pages_per_poll.max(1) {
             let batch = match flow
                 .feed
@@ -286,56 +303,95 @@ impl JobHandler for PollFeed {
                 .await
             {
                 Ok(batch) => batch,
-                Err(failure) if events.is_empty() && commit.is_empty() => {
+                Err(failure) if events.is_empty() && positions.is_empty() && commit.is_empty() => {
                     return Outcome::failed(failure)
                 }
                 // Keep what was read; the next poll continues from here.
                 Err(_) => break,
             };
             for event in batch.events {
-                let (spec, payload) = match event.kind {
+                match event.kind {
                     FeedEventKind::Movement(m) => {
                         let sku = flow.mappings.canonical_sku(&m.sku).to_string();
-                        (
-                            JobSpec::new(FLOW, "movement", sku_entity(&sku)),
-                            json!(MovementPayload {
-                                sku,
-                                from: m.from,
-                                to: m.to,
-                                quantity: m.quantity,
-                                occurred_at: m.occurred_at,
-                            }),
-                        )
+                        if !positions.contains_key(&sku) {
+                            let stock: SkuStock = match load(ctx, &sku_entity(&sku), FLOW).await {
+                                Ok(stock) => stock,
+                                Err(outcome) => return outcome,
+                            };
+                            let before = stock.sellable;
+                            positions.insert(sku.clone(), (stock, before));
+                            touched.push(sku.clone());
+                        }
+                        let Some((stock, _)) = positions.get_mut(&sku) else {
+                            continue;
+                        };
+                        let mut position = StockPosition {
+                            by_status: std::mem::take(&mut stock.by_status),
+                        };
+                        position.apply_movement(&m.from, &m.to, m.quantity);
+                        let (sellable, exceptions) = flow.evaluate(&sku, &position);
+                        commit.exceptions.extend(exceptions);
+                        commit.timeline.push(TimelineEntry {
+                            entity_key: sku_entity(&sku),
+                            at: ctx.now,
+                            system: "warehouse".into(),
+                            step: "movement".into(),
+                            detail: format!(
+                                "{} × {} → {} (message {}; sellable {} → {sellable})",
+                                m.quantity, m.from, m.to, event.id, stock.sellable
+                            ),
+                        });
+                        *stock = SkuStock {
+                            by_status: position.by_status,
+                            sellable,
+                        };
                     }
-                    // Dispatches and return receipts belong to their own flows.
+                    // Dispatches and return receipts belong to their own flows:
+                    // journaled with the warehouse's message id, as jobs.
                     FeedEventKind::Other { kind, payload } => {
                         let flow_name = if kind == "return_receipt" {
                             "returns"
                         } else {
                             "fulfilment"
                         };
-                        (
-                            JobSpec::new(
+                        events.push(InboundEvent {
+                            source: "warehouse".into(),
+                            event_id: event.id.clone(),
+                            payload,
+                            job: JobSpec::new(
                                 flow_name,
                                 &kind,
                                 format!("warehouse-message:{}", event.id),
                             ),
-                            payload,
-                        )
+                        });
                     }
-                };
-                events.push(InboundEvent {
-                    source: "warehouse".into(),
-                    event_id: event.id,
-                    payload,
-                    job: spec,
-                });
+                }
             }
             cursor = batch.next_cursor;
             if !batch.has_more {
                 break;
             }
         }
+        for sku in touched {
+            let Some((stock, before)) = positions.remove(&sku) else {
+                continue;
+            };
+            if stock.sellable != before {
+                commit.marks.push(Mark {
+                    set: PUSH_SET.into(),
+                    key: sku.clone(),
+                });
+            }
+            commit.state.push(StateWrite {
+                entity_key: sku_entity(&sku),
+                flow: FLOW.into(),
+                state: json!(stock),
+            });
+        }
+        // Unknown statuses seen many times in one poll are one exception each.
+        commit
+            .exceptions
+            .dedup_by(|a, b| a.spec.entity_key == b.spec.entity_key);
         // Journal before advancing the cursor: a crash in between re-reads
         // the same messages, which the journal then recognises.
         if !events.is_empty() {

@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 pub enum BenchCommand {
     /// Jobs per second through journal, job, a no-op handler and done.
     Engine(EngineArgs),
+    /// The stock flow: staleness, writes, 429s and overselling under load.
+    Stock(super::bench_stock::StockArgs),
 }
 
 #[derive(Args)]
@@ -57,6 +59,9 @@ impl JobHandler for NoOp {
 pub async fn run(_config: Option<PathBuf>, command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Engine(args) => engine(args).await,
+        BenchCommand::Stock(args) => super::bench_stock::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_stock;
 pub mod check_config;
 pub mod exceptions;
 pub mod migrate;
