@@ -294,8 +294,8 @@ impl JobHandler for PollFeed {
         // the cursor is what makes each movement count once (a crash re-reads
         // from the committed cursor). A job per movement would serialise a
         // hot SKU's movements one claim round each and fall behind at peak.
-        let mut positions: HashMap<String, (SkuStock, i64)> = HashMap::new();
-        let mut touched: Vec<String> = Vec::new();
+        let mut movements: Vec<(String, String, seam_connectors::roles::StockMovementEvent)> =
+            Vec::new();
         for _ in 0..flow.settings.feed_pages_per_poll.max(1) {
             let batch = match flow
                 .feed
@@ -303,7 +303,7 @@ impl JobHandler for PollFeed {
                 .await
             {
                 Ok(batch) => batch,
-                Err(failure) if events.is_empty() && positions.is_empty() && commit.is_empty() => {
+                Err(failure) if events.is_empty() && movements.is_empty() => {
                     return Outcome::failed(failure)
                 }
                 // Keep what was read; the next poll continues from here.
@@ -313,38 +313,7 @@ impl JobHandler for PollFeed {
                 match event.kind {
                     FeedEventKind::Movement(m) => {
                         let sku = flow.mappings.canonical_sku(&m.sku).to_string();
-                        if !positions.contains_key(&sku) {
-                            let stock: SkuStock = match load(ctx, &sku_entity(&sku), FLOW).await {
-                                Ok(stock) => stock,
-                                Err(outcome) => return outcome,
-                            };
-                            let before = stock.sellable;
-                            positions.insert(sku.clone(), (stock, before));
-                            touched.push(sku.clone());
-                        }
-                        let Some((stock, _)) = positions.get_mut(&sku) else {
-                            continue;
-                        };
-                        let mut position = StockPosition {
-                            by_status: std::mem::take(&mut stock.by_status),
-                        };
-                        position.apply_movement(&m.from, &m.to, m.quantity);
-                        let (sellable, exceptions) = flow.evaluate(&sku, &position);
-                        commit.exceptions.extend(exceptions);
-                        commit.timeline.push(TimelineEntry {
-                            entity_key: sku_entity(&sku),
-                            at: ctx.now,
-                            system: "warehouse".into(),
-                            step: "movement".into(),
-                            detail: format!(
-                                "{} × {} → {} (message {}; sellable {} → {sellable})",
-                                m.quantity, m.from, m.to, event.id, stock.sellable
-                            ),
-                        });
-                        *stock = SkuStock {
-                            by_status: position.by_status,
-                            sellable,
-                        };
+                        movements.push((sku, event.id, m));
                     }
                     // Dispatches and return receipts belong to their own flows:
                     // journaled with the warehouse's message id, as jobs.
@@ -372,20 +341,73 @@ impl JobHandler for PollFeed {
                 break;
             }
         }
+        let mut touched: Vec<String> = Vec::new();
+        for (sku, _, _) in &movements {
+            if !touched.contains(sku) {
+                touched.push(sku.clone());
+            }
+        }
+        let entities: Vec<String> = touched.iter().map(|sku| sku_entity(sku)).collect();
+        let stored = match ctx.store.entity_states_of(FLOW, &entities).await {
+            Ok(stored) => stored,
+            Err(error) => return store_failure(error),
+        };
+        // (position, sellable before, movements applied, first and last message)
+        let mut positions: HashMap<String, (SkuStock, i64, usize, String, String)> = HashMap::new();
+        for (sku, message_id, m) in movements {
+            let entry = positions.entry(sku.clone()).or_insert_with(|| {
+                let stock: SkuStock = stored
+                    .get(&sku_entity(&sku))
+                    .and_then(|s| serde_json::from_value(s.state.clone()).ok())
+                    .unwrap_or_default();
+                let before = stock.sellable;
+                (stock, before, 0, message_id.clone(), message_id.clone())
+            });
+            entry
+                .0
+                .by_status
+                .entry(m.from.clone())
+                .and_modify(|n| *n -= m.quantity)
+                .or_insert(-m.quantity);
+            *entry.0.by_status.entry(m.to.clone()).or_insert(0) += m.quantity;
+            entry.2 += 1;
+            entry.4 = message_id;
+        }
         for sku in touched {
-            let Some((stock, before)) = positions.remove(&sku) else {
+            let Some((stock, before, applied, first, last)) = positions.remove(&sku) else {
                 continue;
             };
-            if stock.sellable != before {
+            let position = StockPosition {
+                by_status: stock.by_status,
+            };
+            let (sellable, exceptions) = flow.evaluate(&sku, &position);
+            commit.exceptions.extend(exceptions);
+            if sellable != before {
                 commit.marks.push(Mark {
                     set: PUSH_SET.into(),
                     key: sku.clone(),
                 });
             }
+            // One timeline step per SKU per poll, naming the messages it covers.
+            commit.timeline.push(TimelineEntry {
+                entity_key: sku_entity(&sku),
+                at: ctx.now,
+                system: "warehouse".into(),
+                step: "movement".into(),
+                detail: if applied == 1 {
+                    format!("message {first}; sellable {before} → {sellable}")
+                } else {
+                    format!("{applied} movements (messages {first} … {last}); sellable {before} → {sellable}")
+                },
+            });
+            let updated = SkuStock {
+                by_status: position.by_status,
+                sellable,
+            };
             commit.state.push(StateWrite {
                 entity_key: sku_entity(&sku),
                 flow: FLOW.into(),
-                state: json!(stock),
+                state: json!(updated),
             });
         }
         // Unknown statuses seen many times in one poll are one exception each.
@@ -482,16 +504,23 @@ impl JobHandler for Push {
         }
         let mut levels = Vec::new();
         let mut commit = Commit::default();
+        let entities: Vec<String> = marks.iter().map(|m| sku_entity(&m.key)).collect();
+        let (positions, pushed_before) = match (
+            ctx.store.entity_states_of(FLOW, &entities).await,
+            ctx.store.entity_states_of(PUSHED_FLOW, &entities).await,
+        ) {
+            (Ok(positions), Ok(pushed)) => (positions, pushed),
+            (Err(error), _) | (_, Err(error)) => return store_failure(error),
+        };
         for mark in &marks {
             let entity = sku_entity(&mark.key);
-            let stock: SkuStock = match load(ctx, &entity, FLOW).await {
-                Ok(stock) => stock,
-                Err(outcome) => return outcome,
-            };
-            let pushed: Option<Pushed> = match ctx.store.entity_state(&entity, PUSHED_FLOW).await {
-                Ok(state) => state.and_then(|s| serde_json::from_value(s.state).ok()),
-                Err(error) => return store_failure(error),
-            };
+            let stock: SkuStock = positions
+                .get(&entity)
+                .and_then(|s| serde_json::from_value(s.state.clone()).ok())
+                .unwrap_or_default();
+            let pushed: Option<Pushed> = pushed_before
+                .get(&entity)
+                .and_then(|s| serde_json::from_value(s.state.clone()).ok());
             // Dispatched-but-not-yet-shipped units join this once the
             // fulfilment flow records them; until then the term is zero.
             let target = StockEquation {

@@ -131,6 +131,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(String, EntityState)>, StoreError>;
 
+    /// The states in a flow of the given entities (absent ones are left out).
+    async fn entity_states_of(
+        &self,
+        flow: &str,
+        entity_keys: &[String],
+    ) -> Result<std::collections::HashMap<String, EntityState>, StoreError>;
+
     async fn journal_entry(&self, id: i64) -> Result<Option<JournalEntry>, StoreError>;
 
     /// Raises exceptions that hold no job (e.g. from the reconciler),

@@ -643,6 +643,38 @@ macro_rules! impl_sql_store {
                     .map_err(StoreError::Database)
             }
 
+            async fn entity_states_of(
+                &self,
+                flow: &str,
+                entity_keys: &[String],
+            ) -> Result<HashMap<String, EntityState>, StoreError> {
+                let mut states = HashMap::with_capacity(entity_keys.len());
+                for chunk in entity_keys.chunks(INSERT_CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT entity_key, state, version, updated_at FROM entity_state WHERE flow = ",
+                    );
+                    qb.push_bind(flow);
+                    qb.push(" AND entity_key IN (");
+                    let mut keys = qb.separated(", ");
+                    for key in chunk {
+                        keys.push_bind(key.as_str());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        let state: String = row.try_get("state")?;
+                        states.insert(
+                            row.try_get("entity_key")?,
+                            EntityState {
+                                state: parse_json(&state),
+                                version: row.try_get("version")?,
+                                updated_at: row.try_get("updated_at")?,
+                            },
+                        );
+                    }
+                }
+                Ok(states)
+            }
+
             async fn journal_entry(&self, id: i64) -> Result<Option<JournalEntry>, StoreError> {
                 let row = sqlx::query(
                     "SELECT id, source, event_id, payload, received_at FROM journal WHERE id = $1",

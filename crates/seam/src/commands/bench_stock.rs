@@ -167,7 +167,7 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         settings: StockSettings {
             poll_every: Duration::from_millis(200),
             push_every: Duration::from_millis(500),
-            push_batch: 50_000,
+            push_batch: 5_000,
             readback_every: Duration::from_secs(3600),
             ..Default::default()
         },
