@@ -75,8 +75,12 @@ impl Zipf {
 }
 
 fn peak_rss_mb() -> Option<f64> {
+    proc_status_mb("VmHWM:")
+}
+
+fn proc_status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -118,6 +122,7 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         .collect();
     warehouse_sim.seed(seed)?;
 
+    let simulators_mb = proc_status_mb("VmRSS:");
     let dir = tempfile::tempdir()?;
     let defaults = warehouse::WarehouseConfig::default();
     let text = format!(
@@ -362,6 +367,13 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     println!("  units oversold:           {oversold}");
     if let Some(mb) = peak_rss_mb() {
         println!("  peak RSS:                 {mb:.0} MB (hub and both simulators in one process)");
+    }
+    if let (Some(peak), Some(simulators)) = (peak_rss_mb(), simulators_mb) {
+        println!(
+            "  of which the hub:         about {:.0} MB (peak less the simulators' {simulators:.0} MB once seeded; \
+             the simulators also grow with the units the run adds)",
+            peak - simulators
+        );
     }
     centra_server.stop().await;
     warehouse_server.stop().await;
