@@ -26,6 +26,24 @@ pub struct Config {
     pub engine: EngineConfig,
     pub connectors: Connectors,
     pub mappings: MappingTables,
+    /// What the 3PL requires of a SKU (`[products]`).
+    pub products: seam_model::product::ProductRules,
+    pub orders: OrdersConfig,
+}
+
+/// `[orders]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersConfig {
+    /// The externalId of the NetSuite customer web orders are booked to.
+    pub erp_customer: String,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        OrdersConfig {
+            erp_customer: "web-customer".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

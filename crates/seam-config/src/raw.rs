@@ -24,6 +24,25 @@ pub(crate) struct RawConfig {
     connectors: RawConnectors,
     #[serde(default)]
     mappings: RawMappings,
+    #[serde(default)]
+    products: RawProducts,
+    #[serde(default)]
+    orders: RawOrders,
+}
+
+/// `[products]`: what the 3PL requires of a SKU (see `seam_model::product`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProducts {
+    refurbished_conditions: Option<Vec<String>>,
+    grades: Option<Vec<Spanned<String>>>,
+}
+
+/// `[orders]`: how orders are posted to the ERP.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrders {
+    erp_customer: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -494,6 +513,33 @@ impl RawConfig {
         }
         mappings.sku_aliases = self.mappings.sku_aliases;
 
+        let mut products = seam_model::product::ProductRules::default();
+        if let Some(conditions) = self.products.refurbished_conditions {
+            products.refurbished_conditions = conditions;
+        }
+        if let Some(grades) = self.products.grades {
+            for grade in &grades {
+                if grade.get_ref().trim().is_empty() {
+                    r.error_at(grade, "products.grades", "a grade is empty");
+                }
+            }
+            products.grades = grades.into_iter().map(|g| g.into_inner()).collect();
+        }
+        let orders = OrdersConfig {
+            erp_customer: match self.orders.erp_customer {
+                Some(customer) if customer.get_ref().trim().is_empty() => {
+                    r.error_at(
+                        &customer,
+                        "orders.erp_customer",
+                        "the customer externalId is empty",
+                    );
+                    String::new()
+                }
+                Some(customer) => customer.into_inner(),
+                None => OrdersConfig::default().erp_customer,
+            },
+        };
+
         if !r.errors.is_empty() {
             r.errors
                 .sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column));
@@ -509,6 +555,8 @@ impl RawConfig {
             engine,
             connectors,
             mappings,
+            products,
+            orders,
         })
     }
 }

@@ -240,9 +240,11 @@ impl Runner {
             store: self.store.clone(),
             now: self.clock.now_ms(),
         };
+        tracing::trace!(flow = %job.spec.flow, kind = %job.spec.kind, entity = %job.spec.entity_key, "job started");
         let outcome = AssertUnwindSafe(handler.handle(job, &context))
             .catch_unwind()
             .await;
+        tracing::trace!(flow = %job.spec.flow, kind = %job.spec.kind, entity = %job.spec.entity_key, "job finished");
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(panic) => {

@@ -9,6 +9,7 @@ pub mod allocation;
 pub mod mapping;
 pub mod money;
 pub mod order;
+pub mod product;
 pub mod stock;
 pub mod team;
 

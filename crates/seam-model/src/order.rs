@@ -221,6 +221,64 @@ pub fn allocate_order(
     })
 }
 
+/// One component of a bundle line: the SKU the warehouse ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleComponent {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: u32,
+    /// The component's share of the bundle's price: its list price times
+    /// its quantity where known, else its quantity (an equal split per unit).
+    pub weight: Decimal,
+}
+
+/// Spreads a bundle line's fixed allocation over its components, so that
+/// each component SKU carries its own gross, voucher, tax and net (the
+/// bundle discount is spread with the price, by the one rounding rule).
+/// The components always sum exactly to the bundle line.
+pub fn expand_bundle(
+    bundle: &LineAllocation,
+    components: &[BundleComponent],
+) -> Result<Vec<LineAllocation>, OrderMoneyError> {
+    if components.is_empty() {
+        return Ok(vec![bundle.clone()]);
+    }
+    let weights: Vec<Decimal> = components
+        .iter()
+        .map(|c| c.weight.max(Decimal::ZERO))
+        .collect();
+    let weights = if weights.iter().all(|w| w.is_zero()) {
+        components
+            .iter()
+            .map(|c| Decimal::from(c.quantity.max(1)))
+            .collect()
+    } else {
+        weights
+    };
+    let gross = split(bundle.gross, &weights)?;
+    let voucher = split(bundle.voucher, &weights)?;
+    let tax = split(bundle.tax, &weights)?;
+    let shipping = split(bundle.shipping, &weights)?;
+    components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let paid = gross[i].checked_sub(&voucher[i])?;
+            Ok(LineAllocation {
+                line_id: c.line_id.clone(),
+                sku: c.sku.clone(),
+                quantity: c.quantity,
+                gross: gross[i],
+                voucher: voucher[i],
+                paid,
+                tax: tax[i],
+                net: paid.checked_sub(&tax[i])?,
+                shipping: shipping[i],
+            })
+        })
+        .collect()
+}
+
 /// The exact reversal of `units` returned units of a line, of which
 /// `already_returned` were refunded before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,6 +360,40 @@ mod tests {
             quantity,
             unit_price,
             tax_rate,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn bundle_components_sum_to_the_bundle_line(
+            cents in 0i64..100_000,
+            voucher_cents in 0i64..10_000,
+            tax_cents in 0i64..20_000,
+            weights in proptest::collection::vec(0u32..50_000, 1..5),
+            quantity in 1u32..4,
+        ) {
+            let eur = |c: i64| Money::from_minor_units(c, Currency::EUR);
+            let voucher = voucher_cents.min(cents);
+            let bundle = LineAllocation {
+                line_id: "b".into(), sku: "BND".into(), quantity,
+                gross: eur(cents), voucher: eur(voucher), paid: eur(cents - voucher),
+                tax: eur(tax_cents.min(cents - voucher)), net: eur(cents - voucher - tax_cents.min(cents - voucher)),
+                shipping: eur(0),
+            };
+            let components: Vec<BundleComponent> = weights.iter().enumerate().map(|(i, w)| BundleComponent {
+                line_id: format!("c{i}"), sku: format!("C{i}"), quantity, weight: Decimal::from(*w),
+            }).collect();
+            let parts = expand_bundle(&bundle, &components).unwrap();
+            let sum = |f: fn(&LineAllocation) -> Decimal| parts.iter().map(f).sum::<Decimal>();
+            prop_assert_eq!(sum(|l| l.gross.amount), bundle.gross.amount);
+            prop_assert_eq!(sum(|l| l.voucher.amount), bundle.voucher.amount);
+            prop_assert_eq!(sum(|l| l.paid.amount), bundle.paid.amount);
+            prop_assert_eq!(sum(|l| l.tax.amount), bundle.tax.amount);
+            prop_assert_eq!(sum(|l| l.net.amount), bundle.net.amount);
+            for part in &parts {
+                prop_assert_eq!(part.paid.amount, part.gross.amount - part.voucher.amount);
+                prop_assert!(part.paid.amount >= Decimal::ZERO || bundle.paid.amount < Decimal::ZERO);
+            }
         }
     }
 

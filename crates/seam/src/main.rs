@@ -52,6 +52,10 @@ enum Command {
     /// Operations on the stock flow (resync).
     #[command(subcommand)]
     Stock(commands::stock::StockCommand),
+    /// Audit the catalogue against what the 3PL requires (exits 1 when a
+    /// SKU would be refused).
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Print the story of an order, return or SKU across every system.
     Trace(commands::trace::TraceArgs),
     /// Measure Seam's own throughput.
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(config_path).await,
             Command::Exceptions(command) => commands::exceptions::run(config_path, command).await,
             Command::Stock(command) => commands::stock::run(config_path, command).await,
+            Command::Audit(command) => commands::audit::run(config_path, command).await,
             Command::Trace(args) => commands::trace::run(config_path, args).await,
             Command::Bench(command) => commands::bench::run(config_path, command).await,
         }

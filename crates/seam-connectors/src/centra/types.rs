@@ -886,3 +886,28 @@ pub struct Extensions {
     pub app_version: Option<String>,
     pub deprecated_fields_used: Vec<String>,
 }
+
+/// Centra attribute type names that carry the 3PL's product attributes.
+pub const ITEM_CONDITION_ATTRIBUTE: &str = "item_condition";
+pub const GRADE_ATTRIBUTE: &str = "grade";
+
+impl Product {
+    /// Each SKU of the product as the product master describes it (the
+    /// variant's attribute first, then the product's).
+    pub fn sku_facts(&self) -> Vec<seam_model::product::ProductFacts> {
+        let mut facts = Vec::new();
+        for variant in &self.variants {
+            for size in &variant.product_sizes {
+                facts.push(seam_model::product::ProductFacts {
+                    sku: size.sku.clone(),
+                    product_number: self.product_number.clone(),
+                    item_condition: self
+                        .attribute(variant, ITEM_CONDITION_ATTRIBUTE)
+                        .map(str::to_string),
+                    grade: self.attribute(variant, GRADE_ATTRIBUTE).map(str::to_string),
+                });
+            }
+        }
+        facts
+    }
+}

@@ -94,9 +94,11 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 }
 
 /// Units per SKU at the start. The snapshot file has a row per unit, so it
-/// stays small; the movements are goods-in (units arriving into Available),
-/// which keeps each SKU's sellable count rising so every Centra write can be
-/// matched to the movements it reflects.
+/// stays small. Nine movements in ten are goods-in (units arriving into
+/// Available) on Zipf-drawn SKUs, which keeps their sellable count rising so
+/// every Centra write can be matched to the movements it reflects; one in ten
+/// takes a unit out of Available (into Quarantine) on a SKU drawn uniformly,
+/// while checkouts buy the same SKUs: that is where overselling would show.
 const START_UNITS: u64 = 2;
 
 pub async fn run(args: StockArgs) -> anyhow::Result<()> {
@@ -230,6 +232,10 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     let per_tick = (args.rate / 10).max(1) as usize;
     let orders_per_tick = args.orders.div_ceil(10) as usize;
     let mut moved: HashMap<usize, u64> = HashMap::new();
+    // SKUs that lost units: kept apart from the goods-in SKUs so that each
+    // SKU's sellable count moves one way only.
+    let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut removed = 0u64;
     let mut emitted: Vec<(usize, chrono::DateTime<chrono::Utc>, i64)> = Vec::new();
     let mut orders_placed = 0u64;
     let progress = ProgressBar::new(args.duration.as_secs());
@@ -244,7 +250,24 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         let now = chrono::Utc::now();
         let mut batch = Vec::with_capacity(per_tick);
         for _ in 0..per_tick {
+            if rng.gen_ratio(1, 10) {
+                let rank = rng.gen_range(0..skus.len());
+                if warehouse_sim.available_units(&skus[rank]) > 0 && !moved.contains_key(&rank) {
+                    taken.insert(rank);
+                    removed += 1;
+                    batch.push(warehouse::MovementRequest {
+                        sku: skus[rank].clone(),
+                        from: "Available".into(),
+                        to: "Quarantine".into(),
+                        quantity: 1,
+                    });
+                }
+                continue;
+            }
             let rank = zipf.sample(&mut rng);
+            if taken.contains(&rank) {
+                continue;
+            }
             let count = moved.entry(rank).or_insert(0);
             *count += 1;
             emitted.push((rank, now, (START_UNITS + *count) as i64));
@@ -257,7 +280,11 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         }
         warehouse_sim.move_many(&batch);
         for _ in 0..orders_per_tick {
-            let sku = skus[rng.gen_range(0..skus.len())].clone();
+            // Checkouts favour the SKUs that are losing units.
+            let sku = match taken.iter().nth(rng.gen_range(0..taken.len().max(1))) {
+                Some(rank) if rng.gen_bool(0.8) => skus[*rank].clone(),
+                _ => skus[rng.gen_range(0..skus.len())].clone(),
+            };
             let order = centra::NewOrder {
                 lines: vec![centra::NewOrderLine {
                     sku,
@@ -332,11 +359,17 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         }
     }
     staleness.sort_unstable();
+    // Oversold: units sold in Centra beyond what the warehouse can sell.
     let mut oversold = 0i64;
-    for (rank, sku) in skus.iter().enumerate() {
+    for sku in &skus {
         if let Some(view) = centra_sim.stock_of(sku) {
             let sold = view.physical - view.free_to_allocate;
-            let sellable = (START_UNITS + moved.get(&rank).copied().unwrap_or(0)) as i64;
+            let sellable = warehouse_sim
+                .stock(sku)
+                .by_status
+                .get("Available")
+                .copied()
+                .unwrap_or(0) as i64;
             oversold += (sold - sellable).max(0);
         }
     }
@@ -349,7 +382,11 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         args.zipf,
         args.orders
     );
-    println!("  movements emitted:        {}", emitted.len());
+    println!(
+        "  movements emitted:        {} goods-in, {} out of Available",
+        emitted.len(),
+        removed
+    );
     println!("  checkouts placed:         {orders_placed}");
     println!(
         "  staleness (ms):           p50 {}  p99 {}  max {}  ({} movements not reflected)",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use seam_engine::backoff::BackoffPolicy;
 use seam_engine::scheduler::Scheduler;
-use seam_engine::{HandlerRegistry, Runner, RunnerConfig, SystemClock};
+use seam_engine::{Runner, RunnerConfig, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 use seam_config::Config;
@@ -51,35 +51,11 @@ pub async fn serve_hub(
     let store = context::open_store(&config).await?;
     tracing::info!(config = %config.source.display(), "seam starting");
 
-    let mut handlers = HandlerRegistry::new();
-    let mut tasks = Vec::new();
-    let connectors = &config.connectors;
-    match (&connectors.centra, &connectors.warehouse) {
-        (Some(centra), Some(warehouse)) if centra.warehouse.is_some() => {
-            let flow = Arc::new(seam_flows::stock::StockFlow {
-                feed: Arc::new(seam_connectors::warehouse::WarehouseClient::new(
-                    warehouse,
-                    Some(store.clone()),
-                )),
-                storefront: Arc::new(seam_connectors::roles::CentraStock::new(
-                    seam_connectors::centra::CentraClient::new(centra, Some(store.clone())),
-                    seam_connectors::centra::WarehouseInput {
-                        id: None,
-                        name: centra.warehouse.clone(),
-                    },
-                )),
-                mappings: Arc::new(config.mappings.clone()),
-                settings: Default::default(),
-            });
-            flow.register(&mut handlers);
-            tasks.extend(flow.scheduled_tasks());
-            tracing::info!("stock flow on: warehouse -> Centra");
-        }
-        (Some(_), Some(_)) => {
-            tracing::warn!("stock flow off: set connectors.centra.warehouse to the Centra warehouse that mirrors the 3PL")
-        }
-        _ => {}
+    let wiring = seam_flows::wiring::wire(&config, Some(store.clone()), Default::default());
+    for line in &wiring.report {
+        tracing::info!("{line}");
     }
+    let (handlers, tasks) = (wiring.handlers, wiring.tasks);
     let engine = &config.engine;
     let runner = Arc::new(Runner::new(
         store.clone(),
