@@ -7,3 +7,12 @@ pub mod mappings;
 pub mod orders;
 pub mod stock;
 pub mod wiring;
+
+/// A database error while a job runs: transient, so the job is retried.
+pub(crate) fn store_failure(error: seam_engine::StoreError) -> seam_engine::Outcome {
+    seam_engine::Outcome::failed(database_failure(error))
+}
+
+pub(crate) fn database_failure(error: seam_engine::StoreError) -> seam_engine::Failure {
+    seam_engine::Failure::transient(format!("the database: {error}"))
+}

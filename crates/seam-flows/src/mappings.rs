@@ -104,7 +104,7 @@ impl MappingSource {
                     Failure::data(format!("the stored mapping tables do not decode: {e}"))
                 }),
             Ok(None) => Ok(self.configured.clone()),
-            Err(error) => Err(Failure::transient(format!("the database: {error}"))),
+            Err(error) => Err(crate::database_failure(error)),
         }
     }
 

@@ -35,6 +35,8 @@ use seam_model::OwnerTeam;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::store_failure;
+
 pub const FLOW: &str = "stock";
 /// Keys: SKUs whose sellable quantity changed since the last push.
 pub const PUSH_SET: &str = "stock-push";
@@ -181,10 +183,6 @@ impl StockFlow {
             .collect();
         (view.sellable, exceptions)
     }
-}
-
-fn store_failure(error: seam_engine::StoreError) -> Outcome {
-    Outcome::failed(Failure::transient(format!("the database: {error}")))
 }
 
 async fn load<T: serde::de::DeserializeOwned + Default>(

@@ -179,17 +179,20 @@ impl Hub {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let open = self
-            .store
-            .exceptions(&ExceptionFilter::default())
-            .await
-            .unwrap();
-        let seen: Vec<String> = open
-            .iter()
-            .map(|e| format!("{} {}: {}", e.exception_type, e.spec.entity_key, e.message))
-            .collect();
+        let seen = self.every_exception().await;
         let counts = self.store.job_counts().await.unwrap();
         panic!("timed out waiting for: {what}; jobs {counts:?}; exceptions: {seen:#?}");
+    }
+
+    /// Every exception, for a failure message.
+    async fn every_exception(&self) -> Vec<String> {
+        self.store
+            .exceptions(&ExceptionFilter::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {}: {}", e.exception_type, e.spec.entity_key, e.message))
+            .collect()
     }
 
     async fn open_exceptions(&self, exception_type: &str) -> Vec<seam_engine::ExceptionRecord> {
@@ -211,14 +214,7 @@ impl Hub {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let seen: Vec<String> = self
-            .store
-            .exceptions(&ExceptionFilter::default())
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| format!("{} {}: {}", e.exception_type, e.spec.entity_key, e.message))
-            .collect();
+        let seen = self.every_exception().await;
         panic!("no {exception_type} exception was raised; exceptions: {seen:#?}");
     }
 

@@ -77,6 +77,14 @@ impl CanonicalOrder {
         self.lines.iter().find(|l| l.line_id == line_id)
     }
 
+    /// (SKU, product number) of every line: what the product master is asked.
+    pub fn sku_products(&self) -> Vec<(String, String)> {
+        self.lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.product_number.clone()))
+            .collect()
+    }
+
     /// What the customer owes for the units still ordered (not cancelled):
     /// the authorisation Seam keeps the PSP at.
     pub fn current_total(&self) -> Money {

@@ -36,8 +36,8 @@ use serde_json::json;
 
 use super::canonical::CanonicalLine;
 use super::{
-    load_record, order_entity, step, store_failure, write_record, OrderFlow, OrderRecord,
-    OrderStage, FLOW,
+    load_record, order_entity, require_record, step, store_failure, write_record, OrderFlow,
+    OrderRecord, OrderStage, FLOW,
 };
 
 pub const ERP_ENTITY: &str = "netsuite-sales-orders";
@@ -538,9 +538,8 @@ struct AdjustPayment(Arc<OrderFlow>);
 impl JobHandler for AdjustPayment {
     async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
         let entity = job.spec.entity_key.clone();
-        let record = match load_record(ctx, &entity).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return Outcome::failed(Failure::data("no order state")),
+        let record = match require_record(ctx, &entity).await {
+            Ok(record) => record,
             Err(outcome) => return outcome,
         };
         let Some(adyen) = &self.0.adyen else {

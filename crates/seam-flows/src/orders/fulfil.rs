@@ -22,8 +22,8 @@ use serde_json::json;
 
 use super::canonical::share_of_units;
 use super::{
-    load_record, order_entity, step, write_record, DispatchRecord, OrderFlow, OrderStage, FLOW,
-    FULFILMENT_FLOW,
+    load_record, order_entity, require_record, step, write_record, DispatchRecord, OrderFlow,
+    OrderStage, FLOW, FULFILMENT_FLOW,
 };
 
 pub(super) fn register(flow: &Arc<OrderFlow>, registry: &mut HandlerRegistry) {
@@ -253,9 +253,8 @@ impl JobHandler for CentraShipment {
     async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
         let flow = &self.0;
         let entity = job.spec.entity_key.clone();
-        let record = match load_record(ctx, &entity).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return Outcome::failed(Failure::data("no order state")),
+        let record = match require_record(ctx, &entity).await {
+            Ok(record) => record,
             Err(outcome) => return outcome,
         };
         let dispatch = match dispatch_of(&record, job) {
@@ -438,9 +437,8 @@ impl JobHandler for ErpFulfilment {
     async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
         let flow = &self.0;
         let entity = job.spec.entity_key.clone();
-        let record = match load_record(ctx, &entity).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return Outcome::failed(Failure::data("no order state")),
+        let record = match require_record(ctx, &entity).await {
+            Ok(record) => record,
             Err(outcome) => return outcome,
         };
         let dispatch = match dispatch_of(&record, job) {

@@ -198,7 +198,6 @@ impl JobHandler for OrderChanged {
             Ok(record) => record,
             Err(outcome) => return outcome,
         };
-        tracing::trace!(number, "reading the order from Centra");
         let order = match self.0.centra.order_by_number(number).await {
             Ok(Some(order)) => order,
             Ok(None) => {
@@ -248,12 +247,7 @@ impl OrderChanged {
             Ok(mappings) => mappings,
             Err(failure) => return Outcome::failed(failure),
         };
-        let wanted: Vec<(String, String)> = canonical
-            .lines
-            .iter()
-            .map(|l| (l.sku.clone(), l.product_number.clone()))
-            .collect();
-        tracing::trace!(order = order.number, "reading the product master");
+        let wanted = canonical.sku_products();
         let products = match flow
             .products
             .facts(&flow.centra, &flow.rules, &wanted)

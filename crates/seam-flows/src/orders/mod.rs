@@ -302,9 +302,7 @@ impl ProductCache {
     }
 }
 
-pub(crate) fn store_failure(error: seam_engine::StoreError) -> Outcome {
-    Outcome::failed(Failure::transient(format!("the database: {error}")))
-}
+pub(crate) use crate::store_failure;
 
 pub(crate) async fn load_record(
     ctx: &JobContext,
@@ -319,6 +317,13 @@ pub(crate) async fn load_record(
         Ok(None) => Ok(None),
         Err(error) => Err(store_failure(error)),
     }
+}
+
+/// The order's state, which a job that follows the first sight requires.
+pub(crate) async fn require_record(ctx: &JobContext, entity: &str) -> Result<OrderRecord, Outcome> {
+    load_record(ctx, entity)
+        .await?
+        .ok_or_else(|| Outcome::failed(Failure::data(format!("{entity} has no order state"))))
 }
 
 pub(crate) fn write_record(entity: &str, record: &OrderRecord) -> StateWrite {

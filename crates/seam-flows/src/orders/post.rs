@@ -8,13 +8,13 @@ use rust_decimal::Decimal;
 use seam_connectors::netsuite::{Reference, SalesOrder, SalesOrderLine, Sublist, Transaction};
 use seam_connectors::warehouse::{AcsOrder, AcsOrderItem, OrderView};
 use seam_engine::{
-    Commit, ExceptionDraft, Failure, FailureClass, HandlerRegistry, Job, JobContext, JobHandler,
-    Link, Outcome,
+    Commit, ExceptionDraft, FailureClass, HandlerRegistry, Job, JobContext, JobHandler, Link,
+    Outcome,
 };
 use seam_model::OwnerTeam;
 
 use super::{
-    erp_external_id, load_record, step, write_record, OrderFlow, OrderRecord, OrderStage, FLOW,
+    erp_external_id, require_record, step, write_record, OrderFlow, OrderRecord, OrderStage, FLOW,
 };
 
 pub(super) fn register(flow: &Arc<OrderFlow>, registry: &mut HandlerRegistry) {
@@ -166,18 +166,11 @@ impl JobHandler for PostWarehouse {
     async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
         let flow = &self.0;
         let entity = job.spec.entity_key.clone();
-        let Some(mut record) = (match load_record(ctx, &entity).await {
+        let mut record = match require_record(ctx, &entity).await {
             Ok(record) => record,
             Err(outcome) => return outcome,
-        }) else {
-            return Outcome::failed(Failure::data(format!("{entity} has no order state")));
         };
-        let wanted: Vec<(String, String)> = record
-            .order
-            .lines
-            .iter()
-            .map(|l| (l.sku.clone(), l.product_number.clone()))
-            .collect();
+        let wanted = record.order.sku_products();
         let facts = match flow
             .products
             .facts(&flow.centra, &flow.rules, &wanted)
@@ -333,11 +326,9 @@ impl JobHandler for PostErp {
     async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
         let flow = &self.0;
         let entity = job.spec.entity_key.clone();
-        let Some(mut record) = (match load_record(ctx, &entity).await {
+        let mut record = match require_record(ctx, &entity).await {
             Ok(record) => record,
             Err(outcome) => return outcome,
-        }) else {
-            return Outcome::failed(Failure::data(format!("{entity} has no order state")));
         };
         let external = erp_external_id(&record.order.centra_id);
         let sent = sales_order(flow, &record);
