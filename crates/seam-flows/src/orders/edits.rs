@@ -204,58 +204,90 @@ enum Edit {
 }
 
 /// The edits that bring Centra to what NetSuite now says, or why not.
+///
+/// One NetSuite line can stand for several Centra lines: Centra cannot
+/// raise a line's quantity, so a quantity raised in NetSuite becomes a new
+/// Centra line mapped to the same NetSuite line. Quantities are therefore
+/// compared per NetSuite line, summed over its Centra lines.
 fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String> {
     let mut edits = Vec::new();
-    for line in &record.order.lines {
-        let Some(erp_line) = record.erp_line(line.line_id) else {
+    let mut erp_line_numbers: Vec<u32> = Vec::new();
+    for (_, erp_line) in &record.erp_lines {
+        if !erp_line_numbers.contains(erp_line) {
+            erp_line_numbers.push(*erp_line);
+        }
+    }
+    for erp_line in erp_line_numbers {
+        let group: Vec<&CanonicalLine> = record
+            .order
+            .lines
+            .iter()
+            .filter(|l| record.erp_line(l.line_id) == Some(erp_line))
+            .collect();
+        let Some(first) = group.first() else {
             continue;
         };
-        let current = line.quantity - line.cancelled;
+        let current: u32 = group.iter().map(|l| l.quantity - l.cancelled).sum();
+        let shipped: u32 = group.iter().map(|l| l.shipped).sum();
         let erp = got.iter().find(|g| g.erp_line == erp_line);
         let (wanted, rate) = match erp {
             None => (0, None),
-            Some(g) if g.closed => (line.shipped, None),
+            Some(g) if g.closed => (shipped, None),
             Some(g) => (g.quantity, Some(g.rate)),
         };
-        let our_rate = if current == 0 {
-            Decimal::ZERO
-        } else {
-            (line.allocation.gross.amount / Decimal::from(line.quantity)).round_dp(2)
-        };
-        let price_changed = rate.is_some_and(|r| current > 0 && r != our_rate);
-        if wanted < line.shipped || (price_changed && line.shipped > 0) {
+        // The rate Seam holds: that of the group's newest line with units.
+        let our_rate = group
+            .iter()
+            .rev()
+            .find(|l| l.quantity > l.cancelled)
+            .map(|l| unit_rate(l))
+            .unwrap_or_else(|| unit_rate(first));
+        let price_changed = rate.is_some_and(|r| {
+            group
+                .iter()
+                .any(|l| l.quantity > l.cancelled && unit_rate(l) != r)
+        });
+        if wanted < shipped || (price_changed && shipped > 0) {
             return Err(format!(
                 "line {} ({}) has {} unit(s) shipped; NetSuite asks for {} at {}",
                 erp_line,
-                line.sku,
-                line.shipped,
+                first.sku,
+                shipped,
                 wanted,
                 rate.unwrap_or(our_rate)
             ));
         }
+        let cancel_newest_first = |mut units: u32, edits: &mut Vec<Edit>| {
+            for line in group.iter().rev() {
+                let take = units.min(line.open_units());
+                if take > 0 {
+                    edits.push(Edit::Cancel {
+                        line_id: line.line_id,
+                        units: take,
+                    });
+                    units -= take;
+                }
+            }
+        };
         if price_changed {
-            edits.push(Edit::Cancel {
-                line_id: line.line_id,
-                units: current - line.shipped,
-            });
-            edits.push(Edit::Add {
-                sku: line.sku.clone(),
-                units: wanted - line.shipped,
-                unit_price: rate.unwrap_or(our_rate),
-                tax_percent: line.tax_percent,
-                erp_line,
-            });
+            cancel_newest_first(current - shipped, &mut edits);
+            if wanted > shipped {
+                edits.push(Edit::Add {
+                    sku: first.sku.clone(),
+                    units: wanted - shipped,
+                    unit_price: rate.unwrap_or(our_rate),
+                    tax_percent: first.tax_percent,
+                    erp_line,
+                });
+            }
         } else if wanted < current {
-            edits.push(Edit::Cancel {
-                line_id: line.line_id,
-                units: current - wanted,
-            });
+            cancel_newest_first(current - wanted, &mut edits);
         } else if wanted > current {
             edits.push(Edit::Add {
-                sku: line.sku.clone(),
+                sku: first.sku.clone(),
                 units: wanted - current,
                 unit_price: our_rate,
-                tax_percent: line.tax_percent,
+                tax_percent: first.tax_percent,
                 erp_line,
             });
         }
@@ -279,6 +311,11 @@ fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String
         });
     }
     Ok(edits)
+}
+
+/// A Centra line's price per unit, as NetSuite's rate shows it.
+fn unit_rate(line: &CanonicalLine) -> Decimal {
+    (line.allocation.gross.amount / Decimal::from(line.quantity.max(1))).round_dp(2)
 }
 
 /// A new line's allocation: priced at the edit's rate, no voucher share,
@@ -475,8 +512,7 @@ impl JobHandler for ErpChanged {
                         cancelled: 0,
                         bundle_line: None,
                     });
-                    // The NetSuite line now stands for the new Centra line.
-                    record.erp_lines.retain(|(_, l)| l != erp_line);
+                    // The NetSuite line now stands for this Centra line too.
                     record.erp_lines.push((line_id, *erp_line));
                     described.push(format!("+{units} × {sku} at {unit_price}"));
                 }
@@ -773,5 +809,126 @@ impl JobHandler for CancelCentra {
             }),
             Err(failure) => Outcome::failed(failure),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seam_model::mapping::ShippingService;
+    use seam_model::Currency;
+
+    fn line(line_id: i64, quantity: u32, unit: i64) -> CanonicalLine {
+        CanonicalLine {
+            line_id,
+            sku: "SKU-1".into(),
+            product_number: "P1".into(),
+            quantity,
+            tax_percent: Decimal::from(25),
+            allocation: new_line_allocation(
+                line_id,
+                "SKU-1",
+                quantity,
+                Decimal::new(unit, 2),
+                Decimal::from(25),
+                Currency::EUR,
+            ),
+            shipped: 0,
+            cancelled: 0,
+            bundle_line: None,
+        }
+    }
+
+    fn record(lines: Vec<CanonicalLine>, erp_lines: Vec<(i64, u32)>) -> OrderRecord {
+        OrderRecord {
+            order: super::super::canonical::CanonicalOrder {
+                centra_id: "c1".into(),
+                number: 1,
+                currency: Currency::EUR,
+                order_date: "2026-11-23".into(),
+                shipping_method: None,
+                address: None,
+                psp_reference: None,
+                lines,
+                shipping: Money::zero(Currency::EUR),
+                shipping_tax: Money::zero(Currency::EUR),
+                grand_total: Money::zero(Currency::EUR),
+            },
+            stage: OrderStage::Posted,
+            service: ShippingService {
+                service: "48".into(),
+                agent: None,
+            },
+            erp_id: Some("7".into()),
+            erp_lines,
+            warehouse_version: Some(1),
+            dispatches: vec![],
+            erp_seen: None,
+            revision: 0,
+        }
+    }
+
+    fn erp(erp_line: u32, quantity: u32, unit: i64) -> ErpLine {
+        ErpLine {
+            erp_line,
+            sku: "SKU-1".into(),
+            quantity,
+            rate: Decimal::new(unit, 2),
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn a_raised_quantity_is_one_added_line_and_seen_again_changes_nothing() {
+        let before = record(vec![line(10, 1, 4995)], vec![(10, 1)]);
+        let edits = plan_edits(&before, &[erp(1, 2, 4995)]).unwrap();
+        assert!(matches!(
+            edits.as_slice(),
+            [Edit::Add {
+                units: 1,
+                erp_line: 1,
+                ..
+            }]
+        ));
+        // After the edit Centra has two lines for NetSuite line 1; the same
+        // NetSuite state read again (a second event) plans nothing.
+        let after = record(
+            vec![line(10, 1, 4995), line(11, 1, 4995)],
+            vec![(10, 1), (11, 1)],
+        );
+        assert_eq!(plan_edits(&after, &[erp(1, 2, 4995)]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_lowered_quantity_cancels_the_newest_lines_first() {
+        let after = record(
+            vec![line(10, 1, 4995), line(11, 2, 4995)],
+            vec![(10, 1), (11, 1)],
+        );
+        let edits = plan_edits(&after, &[erp(1, 1, 4995)]).unwrap();
+        assert_eq!(
+            edits,
+            vec![Edit::Cancel {
+                line_id: 11,
+                units: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn a_price_change_on_a_shipped_line_is_refused() {
+        let mut shipped = line(10, 2, 4995);
+        shipped.shipped = 1;
+        let before = record(vec![shipped], vec![(10, 1)]);
+        assert!(plan_edits(&before, &[erp(1, 2, 3995)]).is_err());
+        assert!(plan_edits(&before, &[erp(1, 0, 4995)]).is_err());
+        // Lowering to the shipped units only is fine.
+        assert_eq!(
+            plan_edits(&before, &[erp(1, 1, 4995)]).unwrap(),
+            vec![Edit::Cancel {
+                line_id: 10,
+                units: 1
+            }]
+        );
     }
 }
