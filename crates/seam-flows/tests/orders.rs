@@ -88,6 +88,29 @@ impl Hub {
             },
         );
         let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), wiring.tasks);
+        // The webhook ingress, as `seam run` serves it, for Adyen's notifications.
+        let ingress = seam_server::ingress::Ingress {
+            store: store.clone(),
+            clock: Arc::new(SystemClock),
+            secrets: seam_server::ingress::IngressSecrets {
+                adyen_hmac_hex: config
+                    .connectors
+                    .adyen
+                    .as_ref()
+                    .and_then(|a| a.hmac_key.as_ref())
+                    .map(|k| k.expose().to_string()),
+                ..Default::default()
+            },
+            wake: Some(runner.waker()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        sandbox.connect_webhooks(&format!("http://{}", listener.local_addr().unwrap()));
+        let s3 = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, seam_server::ingress::routes(ingress))
+                .with_graceful_shutdown(async move { s3.cancelled().await })
+                .await
+        });
         let (s1, s2) = (stop.clone(), stop.clone());
         tokio::spawn(async move { runner.run(s1).await });
         tokio::spawn(async move { scheduler.run_every(s2, Duration::from_millis(100)).await });
@@ -111,8 +134,10 @@ impl Hub {
                 merchant_reference: format!("checkout-{}", lines[0].0),
                 amount: seam_sandbox::adyen::Amount {
                     currency: "EUR".into(),
-                    value: i64::try_from(((items + shipping) * Decimal::from(100)).mantissa())
-                        .unwrap(),
+                    value: rust_decimal::prelude::ToPrimitive::to_i64(
+                        &((items + shipping) * Decimal::from(100)),
+                    )
+                    .unwrap(),
                 },
                 preauth: true,
                 multiple_partial_captures: true,
@@ -609,4 +634,81 @@ async fn s14_quantity_change_and_added_line_in_the_erp_reach_centra_and_the_psp(
         .filter(|e| e.step == "edited")
         .count();
     assert_eq!(edits, 1);
+}
+
+/// Adyen answers an amount update asynchronously; a refusal arrives as an
+/// AUTHORISATION_ADJUSTMENT notification with success false.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s14_an_adjustment_the_psp_refuses_is_an_exception_for_cx_and_a_resubmit_retries_it() {
+    let hub = Hub::start().await;
+    let skus = hub.new_skus(1);
+    let number = hub.place(&[(&skus[0], 1, eur(4995))], "Standard");
+    hub.until("posted to NetSuite", |h| h.erp_order(number).is_some())
+        .await;
+    hub.sandbox
+        .adyen
+        .set_failures(seam_sandbox::adyen::FailureToggles {
+            refuse_amount_updates: 1,
+            ..Default::default()
+        });
+    let so = hub.erp_order(number).unwrap();
+    hub.sandbox
+        .netsuite
+        .edit_order(
+            &RecordKey::Id(so.id),
+            &[OrderEdit::SetQuantity {
+                line: so.lines[0].line,
+                quantity: Decimal::from(2),
+            }],
+        )
+        .unwrap();
+    let refused = hub
+        .until_exception("authorisation_adjustment_refused")
+        .await;
+    assert_eq!(refused.owner, seam_model::OwnerTeam::Cx);
+    assert_eq!(refused.spec.entity_key, order_entity(i64::from(number)));
+    assert!(
+        refused.message.contains(&number.to_string()) && refused.message.contains("Finance"),
+        "{}",
+        refused.message
+    );
+    let psp = hub.sandbox.centra.order(number).unwrap().psp_reference;
+    let authorised = |h: &Hub| {
+        h.sandbox
+            .adyen
+            .payment(&psp)
+            .map(|p| p.open_authorisation())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        authorised(&hub),
+        4995 + 495,
+        "the refused adjustment changed nothing"
+    );
+    hub.store
+        .resubmit_exception(
+            refused.id,
+            &ResubmitMode::Rerun,
+            "cx@brand",
+            "customer agreed",
+            0,
+        )
+        .await
+        .unwrap();
+    hub.until("the authorisation is the edited total", |h| {
+        authorised(h) == 4995 * 2 + 495
+    })
+    .await;
+    let started = Instant::now();
+    while !hub
+        .open_exceptions("authorisation_adjustment_refused")
+        .await
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the exception stays open after its resubmit succeeded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

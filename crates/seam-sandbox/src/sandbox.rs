@@ -121,6 +121,20 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// Points the simulators' webhooks at a hub listening on `hub_base_url`
+    /// (`http://host:port`), as a brand sets them up in each vendor's
+    /// back office. Adyen's notifications go to `/webhooks/adyen`, signed
+    /// with the HMAC key `hub_config` writes.
+    pub fn connect_webhooks(&self, hub_base_url: &str) {
+        let base = hub_base_url.trim_end_matches('/');
+        self.adyen.register_webhook(adyen::WebhookTarget {
+            url: format!("{base}/webhooks/adyen"),
+            hmac_key_hex: None,
+            username: None,
+            password: None,
+        });
+    }
+
     /// A `seam.toml` connecting a hub to these simulators. The sandbox's
     /// credentials are not secrets, so they are written inline; a real
     /// installation uses `${ENV_VAR}` references.

@@ -593,14 +593,27 @@ impl JobHandler for AdjustPayment {
         let Some(psp) = record.order.psp_reference.clone() else {
             return Outcome::failed(Failure::data("the order has no PSP reference"));
         };
+        // A resubmit (rerun) adjusts to the order's total as it is now.
         let total: Decimal = job
             .payload
             .get("total")
+            .filter(|_| !job.rerun)
             .and_then(|t| t.as_str())
             .and_then(|t| t.parse().ok())
             .unwrap_or_else(|| record.order.current_total().amount);
         let amount = Money::new(total, record.order.currency);
-        let key = match IdempotencyKey::new(job.idempotency_key.as_deref().unwrap_or_default()) {
+        // An effect carries its key; a resubmitted refusal gets one of its
+        // own, since the PSP would answer the refused key with the refusal.
+        let key = job.idempotency_key.clone().unwrap_or_else(|| {
+            format!(
+                "authorisation:{}:exception-{}",
+                record.order.centra_id,
+                job.exception_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| job.id.to_string())
+            )
+        });
+        let key = match IdempotencyKey::new(&key) {
             Ok(key) => key,
             Err(failure) => return Outcome::failed(failure),
         };

@@ -287,18 +287,27 @@ impl OrderChanged {
                     idempotency_key: format!("erp-order:{id}"),
                 },
             ],
-            links: vec![
-                Link {
+            links: [
+                Some(Link {
                     entity_key: entity.to_string(),
                     system: "centra-order".into(),
                     external_id: id.clone(),
-                },
-                Link {
+                }),
+                Some(Link {
                     entity_key: entity.to_string(),
                     system: "centra-order-number".into(),
                     external_id: order.number.to_string(),
-                },
-            ],
+                }),
+                // The PSP's notifications name the payment, not the order.
+                record.order.psp_reference.clone().map(|psp| Link {
+                    entity_key: entity.to_string(),
+                    system: super::payments::PAYMENT_LINK.into(),
+                    external_id: psp,
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             timeline: vec![step(
                 entity,
                 ctx.now,

@@ -28,6 +28,7 @@ pub mod canonical;
 mod edits;
 mod fulfil;
 mod intake;
+mod payments;
 mod post;
 pub mod validate;
 
@@ -206,6 +207,7 @@ impl OrderFlow {
         post::register(self, registry);
         fulfil::register(self, registry);
         edits::register(self, registry);
+        payments::register(registry);
     }
 
     pub fn scheduled_tasks(&self) -> Vec<ScheduledTask> {

@@ -118,6 +118,11 @@ pub async fn demo(args: DemoArgs, _config: Option<PathBuf>) -> anyhow::Result<Ex
         sandbox.hub_config(&data_dir.display().to_string(), &args.listen),
     )?;
     let config = seam_config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut reachable = config.hub.listen;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    sandbox.connect_webhooks(&format!("http://{reachable}"));
 
     let stop = CancellationToken::new();
     let mut hub = tokio::spawn(serve_hub(config, Some("demo".into()), stop.clone()));
