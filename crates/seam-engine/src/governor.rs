@@ -217,6 +217,8 @@ type Circuit = StateMachine<ConsecutiveFailures<failsafe::backoff::Constant>, ()
 #[derive(Debug, Default)]
 pub struct GovernorStats {
     pub calls: AtomicU64,
+    /// Of `calls`, those that spent the mutation budget too.
+    pub mutations: AtomicU64,
     pub failures: AtomicU64,
     pub rate_limited: AtomicU64,
     pub circuit_rejections: AtomicU64,
@@ -267,6 +269,10 @@ impl Governor {
         &self.config.name
     }
 
+    pub fn config(&self) -> &GovernorConfig {
+        &self.config
+    }
+
     pub fn stats(&self) -> &GovernorStats {
         &self.stats
     }
@@ -304,6 +310,9 @@ impl Governor {
             let result = {
                 let _permit = self.concurrency.acquire().await;
                 self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                if kind == CallKind::Mutation {
+                    self.stats.mutations.fetch_add(1, Ordering::Relaxed);
+                }
                 match tokio::time::timeout(self.config.timeout, attempt()).await {
                     Ok(result) => result,
                     Err(_) => Err(CallError::Timeout),

@@ -10,6 +10,7 @@ use seam_connectors::centra::{CentraClient, WarehouseInput};
 use seam_connectors::netsuite::NetSuiteClient;
 use seam_connectors::roles::CentraStock;
 use seam_connectors::warehouse::WarehouseClient;
+use seam_engine::governor::Governor;
 use seam_engine::scheduler::ScheduledTask;
 use seam_engine::{HandlerRegistry, Store};
 
@@ -28,6 +29,10 @@ pub struct Wiring {
     pub tasks: Vec<ScheduledTask>,
     /// One line per flow: on, or off and why.
     pub report: Vec<String>,
+    /// Each connector's governor (its request budget and counters), by
+    /// system. One client per system is shared by every flow, so a vendor's
+    /// budget is spent once, not once per flow.
+    pub governors: Vec<(&'static str, Arc<Governor>)>,
 }
 
 /// The flows `config` has connectors for. `store` is given to the
@@ -39,12 +44,40 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
     let c = &config.connectors;
     let mappings = MappingSource::new(config.mappings.clone());
     mappings.register(&mut handlers);
-    match (&c.centra, &c.warehouse) {
-        (Some(centra), Some(warehouse)) if centra.warehouse.is_some() => {
+    let centra_client = c
+        .centra
+        .as_ref()
+        .map(|c| CentraClient::new(c, store.clone()));
+    let warehouse_client = c
+        .warehouse
+        .as_ref()
+        .map(|w| WarehouseClient::new(w, store.clone()));
+    let netsuite_client = c
+        .netsuite
+        .as_ref()
+        .map(|n| NetSuiteClient::new(n, store.clone()));
+    let adyen_client = c.adyen.as_ref().map(|a| AdyenClient::new(a, store.clone()));
+    let mut governors = Vec::new();
+    if let Some(client) = &centra_client {
+        governors.push(("centra", client.governor().clone()));
+    }
+    if let Some(client) = &warehouse_client {
+        governors.push(("warehouse", client.governor().clone()));
+    }
+    if let Some(client) = &netsuite_client {
+        governors.push(("netsuite", client.governor().clone()));
+    }
+    if let Some(client) = &adyen_client {
+        governors.push(("adyen", client.governor().clone()));
+    }
+    match (&c.centra, &centra_client, &warehouse_client) {
+        (Some(centra), Some(centra_client), Some(warehouse_client))
+            if centra.warehouse.is_some() =>
+        {
             let flow = Arc::new(StockFlow {
-                feed: Arc::new(WarehouseClient::new(warehouse, store.clone())),
+                feed: Arc::new(warehouse_client.clone()),
                 storefront: Arc::new(CentraStock::new(
-                    CentraClient::new(centra, store.clone()),
+                    centra_client.clone(),
                     WarehouseInput {
                         id: None,
                         name: centra.warehouse.clone(),
@@ -57,18 +90,18 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
             tasks.extend(flow.scheduled_tasks());
             report.push("stock flow on: warehouse -> Centra".into());
         }
-        (Some(_), Some(_)) => report.push(
+        (Some(_), Some(_), Some(_)) => report.push(
             "stock flow off: set connectors.centra.warehouse to the Centra warehouse that mirrors the 3PL".into(),
         ),
         _ => report.push("stock flow off: needs connectors.centra and connectors.warehouse".into()),
     }
-    match (&c.centra, &c.warehouse, &c.netsuite) {
+    match (centra_client, warehouse_client, netsuite_client) {
         (Some(centra), Some(warehouse), Some(netsuite)) => {
             let flow = Arc::new(OrderFlow::new(
-                CentraClient::new(centra, store.clone()),
-                WarehouseClient::new(warehouse, store.clone()),
-                NetSuiteClient::new(netsuite, store.clone()),
-                c.adyen.as_ref().map(|a| AdyenClient::new(a, store.clone())),
+                centra,
+                warehouse,
+                netsuite,
+                adyen_client,
                 mappings,
                 config.products.clone(),
                 config.orders.erp_customer.clone(),
@@ -94,5 +127,6 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
         handlers,
         tasks,
         report,
+        governors,
     }
 }

@@ -47,6 +47,16 @@ fn port(options: &SandboxOptions, offset: u16) -> u16 {
 impl Sandbox {
     /// Starts the five simulators on loopback and seeds the demo brand.
     pub async fn start(options: SandboxOptions) -> anyhow::Result<Sandbox> {
+        let brand = Brand::generate(options.styles.max(3), options.seed);
+        Sandbox::start_with_brand(options, brand).await
+    }
+
+    /// Starts the five simulators and seeds them with `brand` (a benchmark
+    /// changes the generated brand's stock, say).
+    pub async fn start_with_brand(
+        options: SandboxOptions,
+        brand: Brand,
+    ) -> anyhow::Result<Sandbox> {
         let seed = options.seed;
         let (centra, centra_server) =
             centra::start(centra::CentraConfig::default(), seed, port(&options, 0)).await?;
@@ -63,7 +73,6 @@ impl Sandbox {
         let (adyen, adyen_server) =
             adyen::start(adyen::AdyenConfig::default(), seed, port(&options, 4)).await?;
 
-        let brand = Brand::generate(options.styles.max(3), seed);
         centra
             .seed_catalogue(&brand.centra_seed())
             .map_err(anyhow::Error::msg)?;

@@ -2,7 +2,7 @@
 //! ingress), the updatedAt poll as a safety net, and the decision made when
 //! an order is first seen or changes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -26,7 +26,9 @@ use super::{
 
 pub const EVENTS_ENTITY: &str = "centra-order-events";
 pub const UPDATED_ENTITY: &str = "centra-orders-updated";
-const EVENTS_PER_POLL: usize = 100;
+/// Centra's largest page of events (its `limit` accepts 1–200).
+const EVENTS_PER_POLL: usize = 200;
+const PAGES_PER_POLL: usize = 10;
 
 pub(super) fn register(flow: &Arc<OrderFlow>, registry: &mut HandlerRegistry) {
     registry.register(
@@ -35,6 +37,7 @@ pub(super) fn register(flow: &Arc<OrderFlow>, registry: &mut HandlerRegistry) {
         Arc::new(PollEvents {
             flow: flow.clone(),
             listening: AtomicBool::new(false),
+            confirmed_at: AtomicI64::new(0),
         }),
     );
     registry.register(FLOW, "poll_updated", Arc::new(PollUpdated(flow.clone())));
@@ -56,7 +59,19 @@ pub fn order_changed_event(source: &str, event_id: String, number: i64) -> Inbou
 struct PollEvents {
     flow: Arc<OrderFlow>,
     listening: AtomicBool,
+    /// When events were last confirmed (ms), see `CONFIRM_EVERY_MS`.
+    confirmed_at: AtomicI64,
 }
+
+/// Confirming events is a mutation, and Centra's Growth tier allows 20 per
+/// 10 s for everything. Journaled events are safe (the journal dedupes a
+/// re-read), so they are confirmed when a page fills up or this long after
+/// the last confirmation, not on every poll; until then Centra keeps
+/// returning them, which costs a read, not a mutation.
+const CONFIRM_EVERY_MS: i64 = 10_000;
+/// Confirm at once when this many are unconfirmed, so new events keep
+/// fitting in one page.
+const CONFIRM_AT: usize = 100;
 
 #[async_trait]
 impl JobHandler for PollEvents {
@@ -77,26 +92,38 @@ impl JobHandler for PollEvents {
             object_type: vec![EventObjectType::Order],
             change_type: vec![],
         };
-        let events = match centra.events(&filter, EVENTS_PER_POLL).await {
-            Ok(events) => events,
-            Err(failure) => return Outcome::failed(failure),
-        };
-        if events.is_empty() {
-            return Outcome::done();
-        }
-        let inbound: Vec<InboundEvent> = events
-            .iter()
-            .filter(|e| e.change_type != EventChangeType::Deleted)
-            .map(|e| order_changed_event("centra-events", e.id.to_string(), e.object_reference))
-            .collect();
-        // Journaled before Centra is told they were read: nothing is lost if
-        // this process dies in between (the events come again and dedupe).
-        if let Err(error) = ctx.store.ingest(&inbound, ctx.now).await {
-            return store_failure(error);
-        }
-        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-        if let Err(failure) = centra.confirm_events(&ids).await {
-            return Outcome::failed(failure);
+        // A full page means more are waiting: read on, up to a bound so one
+        // job never holds the queue for long.
+        for _ in 0..PAGES_PER_POLL {
+            let events = match centra.events(&filter, EVENTS_PER_POLL).await {
+                Ok(events) => events,
+                Err(failure) => return Outcome::failed(failure),
+            };
+            if events.is_empty() {
+                break;
+            }
+            let inbound: Vec<InboundEvent> = events
+                .iter()
+                .filter(|e| e.change_type != EventChangeType::Deleted)
+                .map(|e| order_changed_event("centra-events", e.id.to_string(), e.object_reference))
+                .collect();
+            // Journaled before Centra is told they were read: nothing is lost if
+            // this process dies in between (the events come again and dedupe).
+            if let Err(error) = ctx.store.ingest(&inbound, ctx.now).await {
+                return store_failure(error);
+            }
+            let due = ctx.now - self.confirmed_at.load(Ordering::Relaxed) >= CONFIRM_EVERY_MS;
+            if events.len() < CONFIRM_AT && !due {
+                break;
+            }
+            let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+            if let Err(failure) = centra.confirm_events(&ids).await {
+                return Outcome::failed(failure);
+            }
+            self.confirmed_at.store(ctx.now, Ordering::Relaxed);
+            if events.len() < EVENTS_PER_POLL {
+                break;
+            }
         }
         Outcome::done()
     }

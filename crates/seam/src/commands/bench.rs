@@ -22,6 +22,10 @@ pub enum BenchCommand {
     Engine(EngineArgs),
     /// The stock flow: staleness, writes, 429s and overselling under load.
     Stock(super::bench_stock::StockArgs),
+    /// Order to cash: orders/s from Centra to verified in the 3PL and
+    /// NetSuite, latency and CPU per order (hub mode), or the share of the
+    /// slowest vendor API's allowance achieved (vendor mode).
+    Orders(super::bench_orders::OrdersArgs),
 }
 
 #[derive(Args)]
@@ -60,6 +64,9 @@ pub async fn run(_config: Option<PathBuf>, command: BenchCommand) -> anyhow::Res
     match command {
         BenchCommand::Engine(args) => engine(args).await,
         BenchCommand::Stock(args) => super::bench_stock::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        BenchCommand::Orders(args) => super::bench_orders::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
     }

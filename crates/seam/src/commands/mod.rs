@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_orders;
 pub mod bench_stock;
 pub mod check_config;
 pub mod exceptions;

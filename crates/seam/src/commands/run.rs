@@ -51,7 +51,16 @@ pub async fn serve_hub(
     let store = context::open_store(&config).await?;
     tracing::info!(config = %config.source.display(), "seam starting");
 
-    let wiring = seam_flows::wiring::wire(&config, Some(store.clone()), Default::default());
+    // Several hub processes share one PostgreSQL database and must share
+    // each vendor's budget through it; SQLite means one process, whose own
+    // limiters suffice without a database write per API call.
+    let shared_budgets = config
+        .hub
+        .database_url
+        .expose()
+        .starts_with("postgres")
+        .then(|| store.clone());
+    let wiring = seam_flows::wiring::wire(&config, shared_budgets, Default::default());
     for line in &wiring.report {
         tracing::info!("{line}");
     }
