@@ -258,6 +258,26 @@ impl Hub {
         panic!("no {exception_type} exception was raised; exceptions: {seen:#?}");
     }
 
+    /// Waits until no `exception_type` exception is open (its resubmit succeeded).
+    async fn until_no_open_exception(&self, exception_type: &str) {
+        let started = Instant::now();
+        while !self.open_exceptions(exception_type).await.is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "a {exception_type} exception stays open after its resubmit succeeded"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Resubmits an exception with today's configuration and data.
+    async fn rerun(&self, id: seam_engine::ExceptionId, actor: &str, comment: &str) {
+        self.store
+            .resubmit_exception(id, &ResubmitMode::Rerun, actor, comment, 0)
+            .await
+            .unwrap();
+    }
+
     fn in_warehouse(&self, number: i32) -> bool {
         self.sandbox.warehouse.order(&number.to_string()).is_some()
     }
@@ -325,16 +345,7 @@ async fn s03_unmapped_shipping_method_waits_then_posts_exactly_once() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    hub.store
-        .resubmit_exception(
-            exception.id,
-            &ResubmitMode::Rerun,
-            "ops@brand",
-            "mapping added",
-            0,
-        )
-        .await
-        .unwrap();
+    hub.rerun(exception.id, "ops@brand", "mapping added").await;
     hub.until("the order reaches the warehouse and NetSuite", |h| {
         h.in_warehouse(number) && h.erp_order(number).is_some()
     })
@@ -685,30 +696,11 @@ async fn s14_an_adjustment_the_psp_refuses_is_an_exception_for_cx_and_a_resubmit
         4995 + 495,
         "the refused adjustment changed nothing"
     );
-    hub.store
-        .resubmit_exception(
-            refused.id,
-            &ResubmitMode::Rerun,
-            "cx@brand",
-            "customer agreed",
-            0,
-        )
-        .await
-        .unwrap();
+    hub.rerun(refused.id, "cx@brand", "customer agreed").await;
     hub.until("the authorisation is the edited total", |h| {
         authorised(h) == 4995 * 2 + 495
     })
     .await;
-    let started = Instant::now();
-    while !hub
-        .open_exceptions("authorisation_adjustment_refused")
-        .await
-        .is_empty()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the exception stays open after its resubmit succeeded"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    hub.until_no_open_exception("authorisation_adjustment_refused")
+        .await;
 }

@@ -28,10 +28,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
-use seam_engine::backoff::BackoffPolicy;
+
 use seam_engine::governor::Governor;
 use seam_engine::scheduler::Scheduler;
-use seam_engine::{Runner, RunnerConfig, Store, SystemClock};
+use seam_engine::{Runner, Store, SystemClock};
 use seam_flows::orders::{order_entity, OrderSettings, FLOW};
 use seam_flows::wiring::{wire, FlowSettings};
 use seam_sandbox::brand::Brand;
@@ -39,6 +39,9 @@ use seam_sandbox::centra::{AddressData, NewOrder, NewOrderLine, RateLimitConfig}
 use seam_sandbox::faults::FaultPlan;
 use seam_sandbox::sandbox::{Sandbox, SandboxOptions};
 use tokio_util::sync::CancellationToken;
+
+use super::bench_stock::percentile;
+use super::run::runner_config;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -119,14 +122,6 @@ fn thread_cpu() -> (f64, f64) {
         }
     }
     (total, simulators)
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 fn now_ms() -> i64 {
@@ -334,17 +329,11 @@ pub async fn run(args: OrdersArgs) -> anyhow::Result<()> {
                 store.clone(),
                 wiring.handlers.clone(),
                 Arc::new(SystemClock),
-                RunnerConfig {
-                    batch_size: args.batch_size.unwrap_or(engine.batch_size),
-                    lease: engine.lease,
-                    idle_poll: Duration::from_millis(200),
-                    concurrency: args.concurrency.unwrap_or(engine.concurrency),
-                    backoff: BackoffPolicy {
-                        base: engine.backoff_base,
-                        cap: engine.backoff_cap,
-                        max_attempts: engine.max_attempts,
-                    },
-                    ..Default::default()
+                {
+                    let mut runner = runner_config(engine);
+                    runner.batch_size = args.batch_size.unwrap_or(engine.batch_size);
+                    runner.concurrency = args.concurrency.unwrap_or(engine.concurrency);
+                    runner
                 },
             )
         })

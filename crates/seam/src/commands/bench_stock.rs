@@ -85,7 +85,7 @@ fn proc_status_mb(field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn percentile(sorted: &[i64], p: f64) -> i64 {
+pub(crate) fn percentile(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
         return 0;
     }

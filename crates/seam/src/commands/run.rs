@@ -72,16 +72,7 @@ pub async fn serve_hub(
         Arc::new(SystemClock),
         RunnerConfig {
             worker_id: worker_id.unwrap_or_else(default_worker_id),
-            batch_size: engine.batch_size,
-            lease: engine.lease,
-            idle_poll: Duration::from_millis(200),
-            concurrency: engine.concurrency,
-            backoff: BackoffPolicy {
-                base: engine.backoff_base,
-                cap: engine.backoff_cap,
-                max_attempts: engine.max_attempts,
-            },
-            seed: rand::random(),
+            ..runner_config(engine)
         },
     ));
     let runner_task = {
@@ -138,6 +129,23 @@ pub async fn serve_hub(
     scheduler_task.await?;
     server.map_err(|e| anyhow::anyhow!("cannot serve on {}: {e}", config.hub.listen))?;
     Ok(())
+}
+
+/// The runner `[engine]` configures (the hub and the benchmarks run the same one).
+pub(crate) fn runner_config(engine: &seam_config::EngineConfig) -> RunnerConfig {
+    RunnerConfig {
+        worker_id: default_worker_id(),
+        batch_size: engine.batch_size,
+        lease: engine.lease,
+        idle_poll: Duration::from_millis(200),
+        concurrency: engine.concurrency,
+        backoff: BackoffPolicy {
+            base: engine.backoff_base,
+            cap: engine.backoff_cap,
+            max_attempts: engine.max_attempts,
+        },
+        seed: rand::random(),
+    }
 }
 
 fn default_worker_id() -> String {
