@@ -10,6 +10,7 @@ pub mod mapping;
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod returns;
 pub mod stock;
 pub mod team;
 
