@@ -29,6 +29,18 @@ pub struct Config {
     /// What the 3PL requires of a SKU (`[products]`).
     pub products: seam_model::product::ProductRules,
     pub orders: OrdersConfig,
+    pub returns: ReturnsConfig,
+}
+
+/// `[returns]`: where write-offs are booked in the ERP. Without both, a
+/// unit graded for write-off is an exception for Finance instead of an
+/// inventory adjustment Seam cannot place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReturnsConfig {
+    /// The internal id of the NetSuite account write-offs are expensed to.
+    pub write_off_account: Option<String>,
+    /// The internal id of the NetSuite location the 3PL's stock is kept in.
+    pub write_off_location: Option<String>,
 }
 
 /// `[orders]`.

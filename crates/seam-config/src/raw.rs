@@ -28,6 +28,16 @@ pub(crate) struct RawConfig {
     products: RawProducts,
     #[serde(default)]
     orders: RawOrders,
+    #[serde(default)]
+    returns: RawReturns,
+}
+
+/// `[returns]`: where write-offs are booked in the ERP.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReturns {
+    write_off_account: Option<Spanned<String>>,
+    write_off_location: Option<Spanned<String>>,
 }
 
 /// `[products]`: what the 3PL requires of a SKU (see `seam_model::product`).
@@ -539,6 +549,27 @@ impl RawConfig {
                 None => OrdersConfig::default().erp_customer,
             },
         };
+        let mut returns = crate::ReturnsConfig::default();
+        for (value, key, slot) in [
+            (
+                self.returns.write_off_account,
+                "returns.write_off_account",
+                &mut returns.write_off_account,
+            ),
+            (
+                self.returns.write_off_location,
+                "returns.write_off_location",
+                &mut returns.write_off_location,
+            ),
+        ] {
+            if let Some(value) = value {
+                if value.get_ref().trim().is_empty() {
+                    r.error_at(&value, key, "the NetSuite internal id is empty");
+                } else {
+                    *slot = Some(value.into_inner());
+                }
+            }
+        }
 
         if !r.errors.is_empty() {
             r.errors
@@ -557,6 +588,7 @@ impl RawConfig {
             mappings,
             products,
             orders,
+            returns,
         })
     }
 }

@@ -405,9 +405,10 @@ impl ReveniClient {
                 value
             })
             .map_err(|_| "the configured Reveni API key is not a valid header value".to_string());
-        // `url` is the API host; a URL that already names the v0 path is accepted too.
+        // `url` is the API host; a URL that already names the v0 path
+        // (`…/merchants/v0`, or down to the stores) is accepted too.
         let url = config.url.trim_end_matches('/');
-        let host = url.find(API_BASE_PATH).map_or(url, |at| &url[..at]);
+        let host = url.find("/merchants/v0").map_or(url, |at| &url[..at]);
         ReveniClient {
             http: HttpClient::new(SYSTEM, governor, config.budget.timeout),
             base: format!("{host}{API_BASE_PATH}/{}", config.store_id),

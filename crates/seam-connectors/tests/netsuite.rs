@@ -446,6 +446,7 @@ async fn a_credit_with_explicit_amounts_reverses_exactly_what_is_given() {
                 amount: Some(dec("44.99")),
                 tax_rate: Some(dec("25")),
                 discount: Some(dec("0")),
+                tax_amount: None,
             }],
         )
         .await

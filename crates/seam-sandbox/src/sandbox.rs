@@ -73,6 +73,11 @@ impl Sandbox {
         let (adyen, adyen_server) =
             adyen::start(adyen::AdyenConfig::default(), seed, port(&options, 4)).await?;
 
+        // Centra's payment plugin captures at Adyen, as the Adyen plugin does.
+        let psp = adyen.clone();
+        centra.set_psp_capture(std::sync::Arc::new(move |reference, currency, value| {
+            psp.plugin_capture(reference, currency, value)
+        }));
         centra
             .seed_catalogue(&brand.centra_seed())
             .map_err(anyhow::Error::msg)?;
@@ -142,6 +147,11 @@ impl Sandbox {
             username: None,
             password: None,
         });
+        // Reveni's subscription is what a merchant makes with `POST webhooks`.
+        let _ = self.reveni.subscribe(reveni::WebhookRequest {
+            event_types: vec!["return.created".into(), "return.updated".into()],
+            url: format!("{base}/webhooks/reveni"),
+        });
     }
 
     /// A `seam.toml` connecting a hub to these simulators. The sandbox's
@@ -203,6 +213,11 @@ hmac_key = "{a_hmac}"
 shipping_methods = {{ {shipping} }}
 stock_statuses = {{ "Available" = "sellable", "In-Refurbishment" = "not_sellable", "Post-Rental Inspection" = "not_sellable", "In warehouse processing" = "not_sellable", "Quarantine" = "not_sellable", "Damaged" = "not_sellable", "Pending Inspection" = "not_sellable", "Ex-Hire" = "not_sellable", "Dispatched" = "not_sellable", "Written Off" = "not_sellable", "Stock Adjustment" = "not_sellable" }}
 dispositions = {{ "RESTOCK" = "restock", "REFURBISH" = "hold", "REPAIR" = "hold", "EX_HIRE" = "hold", "WRITE_OFF" = "write_off" }}
+
+[returns]
+# The sandbox NetSuite's write-off expense account and the 3PL's location.
+write_off_account = "300"
+write_off_location = "7"
 "#,
             centra = self.url("centra"),
             centra_token = centra::DEFAULT_TOKEN,

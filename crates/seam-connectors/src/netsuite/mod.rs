@@ -589,6 +589,7 @@ fn money_line(line: &ReturnLine) -> TransformLine {
         amount: line.amount,
         tax_rate: line.tax_rate,
         discount: line.discount,
+        tax_amount: line.tax_amount,
         ..TransformLine::taking(line.order_line, line.quantity)
     }
 }

@@ -255,6 +255,9 @@ pub struct ReturnLine {
     pub amount: Option<Decimal>,
     pub tax_rate: Option<Decimal>,
     pub discount: Option<Decimal>,
+    /// The line's tax as an amount (`tax1Amt`): set when the tax must be
+    /// exactly the allocation's, not recomputed from the rate.
+    pub tax_amount: Option<Decimal>,
 }
 
 /// A return authorisation line received at the warehouse.
@@ -337,6 +340,12 @@ pub(crate) struct TransformLine {
         skip_serializing_if = "Option::is_none"
     )]
     pub discount: Option<Decimal>,
+    #[serde(
+        rename = "tax1Amt",
+        with = "wire::money_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tax_amount: Option<Decimal>,
 }
 
 impl TransformLine {
@@ -351,6 +360,7 @@ impl TransformLine {
             amount: None,
             tax_rate: None,
             discount: None,
+            tax_amount: None,
         }
     }
 

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::failures::FailureToggles;
@@ -230,6 +231,37 @@ impl AdyenSim {
     /// Delivery attempts of the webhook sender.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
         self.inner.sender.deliveries()
+    }
+
+    /// A capture made by the storefront's payment plugin (Centra's Adyen
+    /// plugin captures when a shipment is captured), through the same
+    /// checks, ledger and notifications as `POST …/captures`.
+    pub fn plugin_capture(
+        &self,
+        psp_reference: &str,
+        currency: &str,
+        value: Decimal,
+    ) -> Result<(), String> {
+        let minor = (value * Decimal::from(100)).round_dp(0);
+        let body = serde_json::json!({
+            "merchantAccount": self.inner.config.merchant_account,
+            "amount": { "currency": currency, "value": rust_decimal::prelude::ToPrimitive::to_i64(&minor).unwrap_or(0) },
+            "reference": format!("capture-{psp_reference}"),
+        });
+        let reply = self.modify(
+            ModificationKind::Capture,
+            psp_reference,
+            None,
+            body.to_string().as_bytes(),
+        );
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(
+                String::from_utf8_lossy(&serde_json::to_vec(&reply.body).unwrap_or_default())
+                    .into_owned(),
+            )
+        }
     }
 
     /// The whole modification request: idempotency, validation, ledger,

@@ -264,6 +264,11 @@ impl CentraSim {
         self.with_state(|state| state.failing_captures = n);
     }
 
+    /// Connects the payment plugin: each capture is also made at the PSP.
+    pub fn set_psp_capture(&self, capture: state::PspCapture) {
+        self.with_state(|state| state.psp_capture = Some(capture));
+    }
+
     /// Registers the Webhook plugin's URL and endpoint secret (None disables it).
     pub fn set_webhook(&self, target: Option<WebhookTarget>) {
         self.with_state(|state| state.webhook = target);

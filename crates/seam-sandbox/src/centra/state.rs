@@ -225,7 +225,15 @@ pub struct State {
     pub outbox: Vec<WebhookEvent>,
     pub stock_mutations: Vec<StockMutationRecord>,
     pub failing_captures: u32,
+    /// The payment plugin: captures the shipped value at the PSP, as
+    /// Centra's Adyen plugin does (the sandbox connects it to the Adyen
+    /// simulator). Without it, captures are recorded in Centra only.
+    pub psp_capture: Option<PspCapture>,
 }
+
+/// (PSP reference, currency, amount) → the PSP's answer.
+pub type PspCapture =
+    std::sync::Arc<dyn Fn(&str, &str, Decimal) -> Result<(), String> + Send + Sync>;
 
 fn money(value: Decimal) -> Decimal {
     value.round_dp(2)
@@ -257,6 +265,7 @@ impl State {
             outbox: Vec::new(),
             stock_mutations: Vec::new(),
             failing_captures: 0,
+            psp_capture: None,
         }
     }
 
@@ -1219,8 +1228,18 @@ impl State {
             shipment_id: Some(shipment.id),
             return_id: None,
         };
-        if self.failing_captures > 0 {
-            self.failing_captures -= 1;
+        // An injected failure stops before the PSP; otherwise the plugin
+        // captures at the PSP, whose refusal fails the capture too.
+        let injected = self.failing_captures > 0;
+        self.failing_captures = self.failing_captures.saturating_sub(1);
+        let refused_by_psp = !injected
+            && match (&self.psp_capture, value > Decimal::ZERO) {
+                (Some(capture), true) => {
+                    capture(&order.psp_reference, &order.currency, value).is_err()
+                }
+                _ => false,
+            };
+        if injected || refused_by_psp {
             entry.entry_type = PaymentEntryType::CaptureFailed;
             entry.status = PaymentStatus::Failed;
             order.payment_history.push(entry);

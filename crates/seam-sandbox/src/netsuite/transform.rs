@@ -167,7 +167,13 @@ pub fn transform(
             for (key, value) in overrides {
                 if !matches!(
                     key.as_str(),
-                    "orderLine" | "quantity" | "rate" | "amount" | "taxRate1" | "itemreceive"
+                    "orderLine"
+                        | "quantity"
+                        | "rate"
+                        | "amount"
+                        | "taxRate1"
+                        | "tax1Amt"
+                        | "itemreceive"
                 ) && key != config.discount_line_field
                 {
                     line.extra.insert(key, value);
@@ -379,6 +385,9 @@ fn apply_money_overrides(
     }
     if let Some(tax_rate) = optional_decimal(fields, "taxRate1", &format!("{path}.taxRate1"))? {
         line.tax_rate = tax_rate;
+    }
+    if let Some(tax) = optional_decimal(fields, "tax1Amt", &format!("{path}.tax1Amt"))? {
+        line.tax_set = Some(round_money(tax));
     }
     let key = config.discount_line_field.as_str();
     if let Some(discount) = optional_decimal(fields, key, &format!("{path}.{key}"))? {

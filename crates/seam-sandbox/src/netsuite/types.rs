@@ -131,6 +131,8 @@ pub struct Line {
     pub quantity_billed: Decimal,
     /// Sales order: quantity already authorised for return.
     pub quantity_returned: Decimal,
+    /// A tax amount set on the line (`tax1Amt`) instead of computed from the rate.
+    pub tax_set: Option<Decimal>,
     /// Other fields as sent: custcol_*, location, restock, taxCode...
     pub extra: Map<String, Value>,
 }
@@ -150,6 +152,7 @@ impl Line {
             quantity_fulfilled: Decimal::ZERO,
             quantity_billed: Decimal::ZERO,
             quantity_returned: Decimal::ZERO,
+            tax_set: None,
             extra: Map::new(),
         }
     }
@@ -159,6 +162,9 @@ impl Line {
     }
 
     pub fn tax_amount(&self) -> Decimal {
+        if let Some(tax) = self.tax_set {
+            return tax;
+        }
         round_money(self.net_amount() * self.tax_rate / Decimal::ONE_HUNDRED)
     }
 }

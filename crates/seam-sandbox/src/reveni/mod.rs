@@ -22,7 +22,7 @@ pub use returns::{NewReturn, NewReturnItem};
 pub use sim::ReveniSim;
 pub use vendor::{
     ItemDecision, OrderRef, Return, ReturnItem, ReturnStatus, ReturnType, ReveniError,
-    ReviewStatus, ValidationItem, Webhook, WebhookEvent,
+    ReviewStatus, ValidationItem, Webhook, WebhookEvent, WebhookRequest,
 };
 
 use crate::faults::Faults;
