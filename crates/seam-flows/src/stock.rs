@@ -137,6 +137,7 @@ impl StockFlow {
         registry.register(FLOW, "remark_status", Arc::new(RemarkStatus));
         registry.register(FLOW, "remark_sku", Arc::new(RemarkSku));
         registry.register(FLOW, "readback", Arc::new(ReadBack(self.clone())));
+        registry.register(FLOW, "restock", Arc::new(Restock(self.clone())));
     }
 
     pub fn scheduled_tasks(&self) -> Vec<ScheduledTask> {
@@ -733,6 +734,103 @@ impl JobHandler for ReadBack {
             }
         }
         Outcome::Done(commit)
+    }
+}
+
+/// A returned unit graded sellable (an effect of the returns flow, keyed by
+/// the warehouse return): the SKU's stock is set in the storefront now,
+/// from the position that already counts the unit, rather than waiting for
+/// the next push. The level is absolute, so a replay sets the same number
+/// again and never adds a unit twice. A storefront that keeps failing ends
+/// in an exception for Ops holding the restock; one that refuses it, at once.
+struct Restock(Arc<StockFlow>);
+
+#[async_trait]
+impl JobHandler for Restock {
+    async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
+        let flow = &self.0;
+        let entity = job.spec.entity_key.clone();
+        let sku = sku_of(&entity).to_string();
+        let units = job
+            .payload
+            .get("units")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let case = job
+            .payload
+            .get("return")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let order = job.payload.get("order").and_then(|v| v.as_str());
+        let stock: SkuStock = match load(ctx, &entity, FLOW).await {
+            Ok(stock) => stock,
+            Err(outcome) => return outcome,
+        };
+        let target = StockEquation {
+            sellable_at_3pl: stock.sellable,
+            ..Default::default()
+        }
+        .centra_physical();
+        let description = format!("seam: restock of return {case}");
+        if let Err(failure) = flow
+            .storefront
+            .set_physical(&[(sku.clone(), target)], &description)
+            .await
+        {
+            let exception = ExceptionDraft::new(
+                if failure.class == seam_engine::FailureClass::Data {
+                    "restock_refused"
+                } else {
+                    "restock_failed"
+                },
+                OwnerTeam::Ops,
+                format!(
+                    "Return {case}: {units} × {sku} was graded sellable, but Centra did not take the restock: {}",
+                    failure.message
+                ),
+                format!(
+                    "Check {sku} in Centra (does it exist in the warehouse Seam writes to?), then resubmit; the unit stays unsold until then."
+                ),
+            );
+            return if failure.class == seam_engine::FailureClass::Data {
+                Outcome::Exception(exception)
+            } else {
+                Outcome::Failed {
+                    failure,
+                    exception: Some(exception),
+                }
+            };
+        }
+        let detail = format!("{units} × {sku} back in sellable stock: Centra now holds {target}");
+        let mut timeline = vec![TimelineEntry {
+            entity_key: entity.clone(),
+            at: ctx.now,
+            system: "centra".into(),
+            step: "restocked".into(),
+            detail: format!("return {case}: {detail}"),
+        }];
+        if let Some(order) = order {
+            timeline.extend(crate::returns::steps_for(
+                order,
+                case,
+                ctx.now,
+                "centra",
+                "restocked",
+                detail,
+            ));
+        }
+        Outcome::Done(Commit {
+            state: vec![StateWrite {
+                entity_key: entity,
+                flow: PUSHED_FLOW.into(),
+                state: json!(Pushed {
+                    physical: target,
+                    at: ctx.now
+                }),
+            }],
+            timeline,
+            ..Default::default()
+        })
     }
 }
 

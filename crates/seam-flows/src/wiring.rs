@@ -8,6 +8,7 @@ use seam_config::Config;
 use seam_connectors::adyen::AdyenClient;
 use seam_connectors::centra::{CentraClient, WarehouseInput};
 use seam_connectors::netsuite::NetSuiteClient;
+use seam_connectors::reveni::ReveniClient;
 use seam_connectors::roles::CentraStock;
 use seam_connectors::warehouse::WarehouseClient;
 use seam_engine::governor::Governor;
@@ -16,6 +17,7 @@ use seam_engine::{HandlerRegistry, Store};
 
 use crate::mappings::MappingSource;
 use crate::orders::{OrderFlow, OrderSettings};
+use crate::returns::ReturnFlow;
 use crate::stock::{StockFlow, StockSettings};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +59,10 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
         .as_ref()
         .map(|n| NetSuiteClient::new(n, store.clone()));
     let adyen_client = c.adyen.as_ref().map(|a| AdyenClient::new(a, store.clone()));
+    let reveni_client = c
+        .reveni
+        .as_ref()
+        .map(|r| ReveniClient::new(r, store.clone()));
     let mut governors = Vec::new();
     if let Some(client) = &centra_client {
         governors.push(("centra", client.governor().clone()));
@@ -69,6 +75,9 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
     }
     if let Some(client) = &adyen_client {
         governors.push(("adyen", client.governor().clone()));
+    }
+    if let Some(client) = &reveni_client {
+        governors.push(("reveni", client.governor().clone()));
     }
     match (&c.centra, &centra_client, &warehouse_client) {
         (Some(centra), Some(centra_client), Some(warehouse_client))
@@ -97,6 +106,26 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
     }
     match (centra_client, warehouse_client, netsuite_client) {
         (Some(centra), Some(warehouse), Some(netsuite)) => {
+            // Returns follow the orders Seam posted: same systems, plus
+            // Reveni for requests and the PSP for refunds when configured.
+            let returns = Arc::new(ReturnFlow {
+                centra: centra.clone(),
+                netsuite: netsuite.clone(),
+                reveni: reveni_client,
+                adyen: adyen_client.clone(),
+                mappings: mappings.clone(),
+                config: config.returns.clone(),
+            });
+            returns.register(&mut handlers);
+            report.push(format!(
+                "returns flow on: {} -> NetSuite, Centra{}",
+                if c.reveni.is_some() {
+                    "Reveni requests and warehouse receipts"
+                } else {
+                    "warehouse receipts (no Reveni connector)"
+                },
+                if c.adyen.is_some() { ", Adyen refunds" } else { " (no PSP connector: refunds are exceptions for Finance)" }
+            ));
             let flow = Arc::new(OrderFlow::new(
                 centra,
                 warehouse,
@@ -119,7 +148,7 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
             ));
         }
         _ => report.push(
-            "order flow off: needs connectors.centra, connectors.warehouse and connectors.netsuite"
+            "order and returns flows off: need connectors.centra, connectors.warehouse and connectors.netsuite"
                 .into(),
         ),
     }

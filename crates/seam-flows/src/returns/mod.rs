@@ -1,0 +1,306 @@
+//! Returns as a lifecycle: a request checked against the order before any
+//! RMA exists, the units followed back into the warehouse, their grade
+//! turned into a restock, a hold or a write-off, and the money given back
+//! once, exactly, in every system.
+//!
+//! Everything a return decides runs on its order's entity (`order:<n>`,
+//! flow `returns`), one job at a time, so two returns of one order can
+//! never together take back more units or money than the order had. The
+//! state of every return of the order is kept there; each return also has
+//! a timeline of its own (`return:<id>`) that CX reads.
+//!
+//! - `intake/reveni_return` (a Reveni webhook) reads the return and joins
+//!   its order as `reveni_changed`, which re-reads it (Reveni's webhook is
+//!   only a hint, so duplicates and out-of-order deliveries change nothing).
+//!   A new request is checked (`seam_model::returns::check_request`):
+//!   refused items go back to Reveni with their reason (`reveni_reject`),
+//!   accepted ones are authorised in NetSuite (`authorise`, a return
+//!   authorisation transformed from the sales order).
+//! - `returns/return_receipt` (the warehouse feed) joins the order as
+//!   `received`: each graded line's disposition is looked up in the
+//!   mapping: restock (`stock/restock`, retried until Centra takes it),
+//!   hold (the unit stays in its non-sellable status) or write off
+//!   (`write_off`, a NetSuite inventory adjustment with reason and value).
+//!   The received units are then accepted in Reveni (`reveni_accept`). A
+//!   return the warehouse reports without any Reveni request is checked by
+//!   the same rules and accepted as received.
+//! - Once units are accepted, the refund is computed once
+//!   (`seam_model::returns::plan_refund`, the exact reversal of the units'
+//!   original allocation) and the same figures go to the NetSuite credit
+//!   memo (`credit_memo`), the PSP refund (`psp_refund`) and the Centra
+//!   return (`centra_return`), each keyed by the return, so a repeated
+//!   notification can never post a second credit or refund.
+
+mod decide;
+mod effects;
+mod intake;
+
+use std::sync::Arc;
+
+use seam_config::ReturnsConfig;
+use seam_connectors::adyen::AdyenClient;
+use seam_connectors::centra::CentraClient;
+use seam_connectors::netsuite::NetSuiteClient;
+use seam_connectors::reveni::ReveniClient;
+use seam_engine::{Failure, HandlerRegistry, JobContext, Outcome, StateWrite, TimelineEntry};
+use seam_model::returns::{RefundPlan, Refusal, ReturnableLine};
+use serde::{Deserialize, Serialize};
+
+use crate::mappings::MappingSource;
+use crate::orders::OrderRecord;
+use crate::store_failure;
+
+pub const FLOW: &str = "returns";
+/// The link from a Reveni return id to its order's entity.
+pub const REVENI_LINK: &str = "reveni-return";
+/// The link from a warehouse return id to its order's entity.
+pub const WAREHOUSE_LINK: &str = "warehouse-return";
+
+/// The entity whose timeline tells one return's story.
+pub fn return_entity(case_id: &str) -> String {
+    format!("return:{case_id}")
+}
+
+/// Where a return is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnStage {
+    Requested,
+    Authorised,
+    InTransit,
+    Received,
+    Inspected,
+    Credited,
+    Refunded,
+    Closed,
+    /// Every item refused: nothing was authorised.
+    Refused,
+    Cancelled,
+}
+
+impl ReturnStage {
+    /// Whether the return still holds its units against the order.
+    pub fn claims_units(self) -> bool {
+        !matches!(self, ReturnStage::Refused | ReturnStage::Cancelled)
+    }
+}
+
+/// Who asked for the return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnSource {
+    Reveni,
+    /// The warehouse received it without any request Seam knew of.
+    Warehouse,
+}
+
+/// Units of one order line a return takes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseLine {
+    pub line_id: i64,
+    pub sku: String,
+    pub units: u32,
+    /// Reveni's item id, for its decision.
+    pub item_id: Option<String>,
+}
+
+/// A line the warehouse received and graded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedLine {
+    pub line_id: Option<i64>,
+    pub sku: String,
+    pub units: u32,
+    pub grade: String,
+    pub disposition: String,
+}
+
+/// One return of an order and everything done for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnCase {
+    /// Reveni's return id, or `wh-<warehouse return id>`.
+    pub id: String,
+    pub source: ReturnSource,
+    /// Reveni refunded the shopper up front (instant mode): no PSP refund.
+    pub instant: bool,
+    pub stage: ReturnStage,
+    pub lines: Vec<CaseLine>,
+    pub refused: Vec<(String, Refusal)>,
+    /// The Reveni status last seen.
+    pub reveni_status: Option<String>,
+    pub warehouse_return_id: Option<String>,
+    pub received: Vec<ReceivedLine>,
+    /// Units the money follows (accepted in Reveni, or received when the
+    /// warehouse reported the return alone), by order line.
+    pub accepted: Vec<(i64, u32)>,
+    /// Computed once, when units are first accepted.
+    pub refund: Option<RefundPlan>,
+    /// The NetSuite return authorisation: its id and line per order line.
+    pub authorisation: Option<String>,
+    pub authorisation_lines: Vec<(i64, u32)>,
+    pub credit_memo: Option<String>,
+    pub psp_refund: Option<String>,
+    pub centra_returns: Vec<i64>,
+    pub centra_recorded: bool,
+}
+
+impl ReturnCase {
+    pub fn entity(&self) -> String {
+        return_entity(&self.id)
+    }
+
+    /// Every money step done: credited, refunded (unless Reveni paid
+    /// instantly) and recorded in Centra.
+    fn money_done(&self) -> bool {
+        self.refund.is_some()
+            && self.credit_memo.is_some()
+            && (self.instant || self.psp_refund.is_some())
+            && self.centra_recorded
+    }
+
+    /// Moves to the furthest stage the facts support, never backwards.
+    fn settle_stage(&mut self) {
+        if !self.stage.claims_units() {
+            return;
+        }
+        let reached = if self.money_done() {
+            ReturnStage::Closed
+        } else if self.psp_refund.is_some() {
+            ReturnStage::Refunded
+        } else if self.credit_memo.is_some() {
+            ReturnStage::Credited
+        } else if !self.received.is_empty() {
+            ReturnStage::Inspected
+        } else if self.reveni_status.as_deref() == Some("RECEIVED") {
+            ReturnStage::Received
+        } else if self.reveni_status.as_deref() == Some("SHIPPED") {
+            ReturnStage::InTransit
+        } else if self.authorisation.is_some() {
+            ReturnStage::Authorised
+        } else {
+            ReturnStage::Requested
+        };
+        self.stage = self.stage.max(reached);
+    }
+}
+
+/// Every return of one order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReturns {
+    pub cases: Vec<ReturnCase>,
+}
+
+impl OrderReturns {
+    pub fn case(&self, id: &str) -> Option<&ReturnCase> {
+        self.cases.iter().find(|c| c.id == id)
+    }
+
+    fn case_mut(&mut self, id: &str) -> Option<&mut ReturnCase> {
+        self.cases.iter_mut().find(|c| c.id == id)
+    }
+
+    /// Units of a line held by returns (returned or on their way back).
+    fn claimed(&self, line_id: i64) -> u32 {
+        self.cases
+            .iter()
+            .filter(|c| c.stage.claims_units())
+            .flat_map(|c| &c.lines)
+            .filter(|l| l.line_id == line_id)
+            .map(|l| l.units)
+            .sum()
+    }
+
+    /// Units of a line refunded by earlier returns' refunds.
+    fn refunded(&self, line_id: i64) -> u32 {
+        let id = line_id.to_string();
+        self.cases
+            .iter()
+            .filter_map(|c| c.refund.as_ref())
+            .flat_map(|r| &r.lines)
+            .filter(|l| l.line_id == id)
+            .map(|l| l.units)
+            .sum()
+    }
+
+    /// The order's lines as a new request sees them.
+    fn returnable(&self, record: &OrderRecord) -> Vec<ReturnableLine> {
+        record
+            .order
+            .lines
+            .iter()
+            .map(|l| ReturnableLine {
+                line_id: l.line_id.to_string(),
+                sku: l.sku.clone(),
+                bought: l.quantity.saturating_sub(l.cancelled),
+                shipped: l.shipped,
+                claimed: self.claimed(l.line_id),
+            })
+            .collect()
+    }
+}
+
+pub struct ReturnFlow {
+    pub centra: CentraClient,
+    pub netsuite: NetSuiteClient,
+    pub reveni: Option<ReveniClient>,
+    pub adyen: Option<AdyenClient>,
+    pub mappings: MappingSource,
+    pub config: ReturnsConfig,
+}
+
+impl ReturnFlow {
+    pub fn register(self: &Arc<Self>, registry: &mut HandlerRegistry) {
+        intake::register(self, registry);
+        decide::register(self, registry);
+        effects::register(self, registry);
+    }
+}
+
+pub(crate) async fn load_returns(ctx: &JobContext, entity: &str) -> Result<OrderReturns, Outcome> {
+    match ctx.store.entity_state(entity, FLOW).await {
+        Ok(Some(state)) => serde_json::from_value(state.state).map_err(|e| {
+            Outcome::failed(Failure::data(format!(
+                "the stored returns of {entity} no longer decode: {e}"
+            )))
+        }),
+        Ok(None) => Ok(OrderReturns::default()),
+        Err(error) => Err(store_failure(error)),
+    }
+}
+
+pub(crate) fn write_returns(entity: &str, returns: &OrderReturns) -> StateWrite {
+    StateWrite {
+        entity_key: entity.to_string(),
+        flow: FLOW.into(),
+        state: serde_json::to_value(returns).unwrap_or_default(),
+    }
+}
+
+pub(crate) use steps_for as steps;
+
+/// A step on the return's own timeline and, shortened, on its order's.
+pub(crate) fn steps_for(
+    order_entity: &str,
+    case_id: &str,
+    at: seam_engine::Millis,
+    system: &str,
+    step: &str,
+    detail: impl Into<String>,
+) -> Vec<TimelineEntry> {
+    let detail = detail.into();
+    vec![
+        TimelineEntry {
+            entity_key: return_entity(case_id),
+            at,
+            system: system.into(),
+            step: step.into(),
+            detail: detail.clone(),
+        },
+        TimelineEntry {
+            entity_key: order_entity.to_string(),
+            at,
+            system: system.into(),
+            step: format!("return {step}"),
+            detail: format!("return {case_id}: {detail}"),
+        },
+    ]
+}
