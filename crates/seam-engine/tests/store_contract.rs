@@ -62,6 +62,7 @@ contract!(
     a_retry_holds_back_only_its_own_entity,
     exceptions_are_grouped_and_hold_their_entity_until_closed,
     resubmits_are_audited_and_success_resolves,
+    a_resubmit_that_raises_its_problem_again_leaves_it_open,
     effects_are_enqueued_once_per_idempotency_key,
     timeline_links_and_state,
     release_gives_jobs_back,

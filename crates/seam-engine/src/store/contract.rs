@@ -55,6 +55,7 @@ pub fn suite() -> &'static [&'static str] {
         "a_retry_holds_back_only_its_own_entity",
         "exceptions_are_grouped_and_hold_their_entity_until_closed",
         "resubmits_are_audited_and_success_resolves",
+        "a_resubmit_that_raises_its_problem_again_leaves_it_open",
         "effects_are_enqueued_once_per_idempotency_key",
         "timeline_links_and_state",
         "release_gives_jobs_back",
@@ -322,6 +323,55 @@ pub async fn exceptions_are_grouped_and_hold_their_entity_until_closed(store: Ar
         .close_exception(exception.id, ExceptionStatus::Resolved, "x", "", 60)
         .await
         .is_err());
+}
+
+/// A resubmitted job that completes but raises the same problem again (a
+/// refusal raised without holding the entity): its exception is resolved,
+/// and the problem is open again as a new exception, not lost in the old one.
+pub async fn a_resubmit_that_raises_its_problem_again_leaves_it_open(store: Arc<dyn Store>) {
+    store
+        .ingest(&[event("s", "1", "order:again")], 0)
+        .await
+        .unwrap();
+    let job = store.claim("w", 10, 10_000, 0).await.unwrap().remove(0);
+    store
+        .complete("w", vec![park(&job, "credit_memo_refused")], 10)
+        .await
+        .unwrap();
+    let first = store.exceptions(&ExceptionFilter::default()).await.unwrap()[0].id;
+    store
+        .resubmit_exception(first, &ResubmitMode::Rerun, "finance", "", 20)
+        .await
+        .unwrap();
+    let rerun = store.claim("w", 10, 10_000, 30).await.unwrap().remove(0);
+    let Completion {
+        result: CompletionResult::Park(again),
+        ..
+    } = park(&rerun, "credit_memo_refused")
+    else {
+        unreachable!()
+    };
+    let completion = Completion {
+        job_id: rerun.id,
+        result: CompletionResult::Done(Commit {
+            exceptions: vec![again],
+            ..Default::default()
+        }),
+    };
+    store.complete("w", vec![completion], 40).await.unwrap();
+    let open = store
+        .exceptions(&ExceptionFilter {
+            status: Some(ExceptionStatus::Open),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "the problem is still open");
+    assert_ne!(open[0].id, first);
+    assert_eq!(
+        store.exception(first).await.unwrap().unwrap().status,
+        ExceptionStatus::Resolved
+    );
 }
 
 pub async fn resubmits_are_audited_and_success_resolves(store: Arc<dyn Store>) {

@@ -487,9 +487,9 @@ macro_rules! impl_sql_store {
                                 continue;
                             };
                             applied += 1;
-                            if !commit.is_empty() {
-                                apply_commit(&mut tx, commit, now).await?;
-                            }
+                            // The resubmitted job's exception closes first, so
+                            // that a commit raising the same problem again opens
+                            // a new exception instead of adding to the one closed.
                             if let Some(exception_id) = exception_id {
                                 close_open_exception(
                                     &mut tx,
@@ -500,6 +500,9 @@ macro_rules! impl_sql_store {
                                     now,
                                 )
                                 .await?;
+                            }
+                            if !commit.is_empty() {
+                                apply_commit(&mut tx, commit, now).await?;
                             }
                         }
                         CompletionResult::Retry { run_after, error } => {
