@@ -810,7 +810,7 @@ impl JobHandler for Restock {
             detail: format!("return {case}: {detail}"),
         }];
         if let Some(order) = order {
-            timeline.extend(crate::returns::steps_for(
+            timeline.extend(crate::returns::steps(
                 order,
                 case,
                 ctx.now,

@@ -21,6 +21,13 @@ use seam_sandbox::warehouse::{
 /// show it shipped. Returns the order number.
 async fn shipped_order(hub: &Hub, lines: &[(&str, i32, Decimal)]) -> i32 {
     let number = hub.place(lines, "Standard");
+    ship_all(hub, number).await;
+    number
+}
+
+/// Waits for the order to be posted, ships all of it, and waits until
+/// Centra shows it shipped and NetSuite fulfilled.
+async fn ship_all(hub: &Hub, number: i32) {
     hub.until("posted to the warehouse", |h| h.in_warehouse(number))
         .await;
     hub.until("posted to NetSuite", |h| h.erp_order(number).is_some())
@@ -40,7 +47,6 @@ async fn shipped_order(hub: &Hub, lines: &[(&str, i32, Decimal)]) -> i32 {
         shipped && fulfilled
     })
     .await;
-    number
 }
 
 /// The Centra line id of a SKU on the order.
@@ -239,23 +245,7 @@ async fn s11_one_item_of_a_discounted_bundle_refunds_its_exact_share_everywhere(
     // The bundle sells at a 20% promotion.
     let bundle_price = (full * Decimal::new(8, 1)).round_dp(2);
     let number = hub.place_bundle(&components, bundle_price, full);
-    hub.until("posted to the warehouse", |h| h.in_warehouse(number))
-        .await;
-    hub.until("posted to NetSuite", |h| h.erp_order(number).is_some())
-        .await;
-    hub.sandbox
-        .warehouse
-        .dispatch(&number.to_string(), &DispatchRequest::default())
-        .unwrap();
-    hub.until("shipped and fulfilled", |h| {
-        h.sandbox
-            .centra
-            .order(number)
-            .is_some_and(|o| !o.shipments.is_empty() && o.shipments.iter().all(|s| s.is_shipped))
-            && h.erp_order(number)
-                .is_some_and(|so| so.lines.iter().all(|l| l.quantity_fulfilled >= l.quantity))
-    })
-    .await;
+    ship_all(&hub, number).await;
 
     let returned = &components[1];
     let id = request_return(&hub, number, &[(returned, 1)]);

@@ -105,25 +105,7 @@ impl JobHandler for ReveniChanged {
                 })
                 .collect();
             let checks = check_request(&returns.returnable(&record), &items);
-            let mut case = ReturnCase {
-                id: id.to_string(),
-                source: ReturnSource::Reveni,
-                instant: current.instant,
-                stage: ReturnStage::Requested,
-                lines: Vec::new(),
-                refused: Vec::new(),
-                reveni_status: None,
-                warehouse_return_id: None,
-                received: Vec::new(),
-                accepted: Vec::new(),
-                refund: None,
-                authorisation: None,
-                authorisation_lines: Vec::new(),
-                credit_memo: None,
-                psp_refund: None,
-                centra_returns: Vec::new(),
-                centra_recorded: false,
-            };
+            let mut case = ReturnCase::new(id.to_string(), ReturnSource::Reveni, current.instant);
             for check in checks {
                 match check {
                     ItemCheck::Accepted {
@@ -131,18 +113,8 @@ impl JobHandler for ReveniChanged {
                         line_id,
                         units,
                     } => {
-                        let line_id = line_id.parse::<i64>().unwrap_or_default();
-                        let sku = record
-                            .order
-                            .line(line_id)
-                            .map(|l| l.sku.clone())
-                            .unwrap_or_default();
-                        case.lines.push(CaseLine {
-                            line_id,
-                            sku,
-                            units,
-                            item_id: Some(item_id),
-                        });
+                        case.lines
+                            .push(CaseLine::accepted(&record, &line_id, units, Some(item_id)))
                     }
                     ItemCheck::Refused { item_id, refusal } => {
                         case.refused.push((item_id, refusal))
@@ -446,18 +418,7 @@ impl JobHandler for Received {
                 for check in check_request(&returns.returnable(&record), &items) {
                     match check {
                         ItemCheck::Accepted { line_id, units, .. } => {
-                            let line_id = line_id.parse::<i64>().unwrap_or_default();
-                            let sku = record
-                                .order
-                                .line(line_id)
-                                .map(|l| l.sku.clone())
-                                .unwrap_or_default();
-                            lines.push(CaseLine {
-                                line_id,
-                                sku,
-                                units,
-                                item_id: None,
-                            });
+                            lines.push(CaseLine::accepted(&record, &line_id, units, None))
                         }
                         ItemCheck::Refused { refusal, .. } => commit.exceptions.push(NewException {
                             exception_type: "unexpected_return".into(),
@@ -481,29 +442,12 @@ impl JobHandler for Received {
                         json!({ "case": id }),
                     ));
                 }
-                returns.cases.push(ReturnCase {
-                    id: id.clone(),
-                    source: ReturnSource::Warehouse,
-                    instant: false,
-                    stage: if lines.is_empty() {
-                        ReturnStage::Refused
-                    } else {
-                        ReturnStage::Requested
-                    },
-                    lines,
-                    refused: Vec::new(),
-                    reveni_status: None,
-                    warehouse_return_id: None,
-                    received: Vec::new(),
-                    accepted: Vec::new(),
-                    refund: None,
-                    authorisation: None,
-                    authorisation_lines: Vec::new(),
-                    credit_memo: None,
-                    psp_refund: None,
-                    centra_returns: Vec::new(),
-                    centra_recorded: false,
-                });
+                let mut case = ReturnCase::new(id.clone(), ReturnSource::Warehouse, false);
+                if lines.is_empty() {
+                    case.stage = ReturnStage::Refused;
+                }
+                case.lines = lines;
+                returns.cases.push(case);
                 id
             }
         };

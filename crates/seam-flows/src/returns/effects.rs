@@ -82,7 +82,12 @@ impl Loaded {
     }
 
     /// Changes the return, moves its stage and commits it with `commit`.
-    fn done(mut self, mut commit: Commit, change: impl FnOnce(&mut ReturnCase)) -> Outcome {
+    fn done(
+        mut self,
+        now: seam_engine::Millis,
+        mut commit: Commit,
+        change: impl FnOnce(&mut ReturnCase),
+    ) -> Outcome {
         if let Some(case) = self.returns.cases.iter_mut().find(|c| c.id == self.case_id) {
             change(case);
             case.settle_stage();
@@ -90,7 +95,7 @@ impl Loaded {
                 commit.timeline.extend(steps(
                     &self.entity,
                     &self.case_id,
-                    commit.timeline.first().map_or(0, |t| t.at),
+                    now,
                     "seam",
                     "closed",
                     "credited, refunded and recorded in Centra",
@@ -250,7 +255,7 @@ impl JobHandler for Authorise {
             ..Default::default()
         };
         let id = authorisation.id.clone();
-        loaded.done(commit, |case| {
+        loaded.done(ctx.now, commit, |case| {
             case.authorisation = Some(id);
             case.authorisation_lines = mapped;
         })
@@ -376,7 +381,7 @@ impl JobHandler for CreditMemo {
             });
         }
         let id = memo.id.clone();
-        loaded.done(commit, |case| case.credit_memo = Some(id))
+        loaded.done(ctx.now, commit, |case| case.credit_memo = Some(id))
     }
 }
 
@@ -457,7 +462,7 @@ impl JobHandler for PspRefund {
             ..Default::default()
         };
         let reference = receipt.psp_reference.clone();
-        loaded.done(commit, |case| case.psp_refund = Some(reference))
+        loaded.done(ctx.now, commit, |case| case.psp_refund = Some(reference))
     }
 }
 
@@ -577,7 +582,7 @@ impl JobHandler for CentraReturn {
             ),
             ..Default::default()
         };
-        loaded.done(commit, |case| {
+        loaded.done(ctx.now, commit, |case| {
             case.centra_returns.extend(made);
             case.centra_recorded = true;
         })
@@ -689,7 +694,7 @@ impl JobHandler for WriteOff {
             ),
             ..Default::default()
         };
-        loaded.done(commit, |_| {})
+        loaded.done(ctx.now, commit, |_| {})
     }
 }
 

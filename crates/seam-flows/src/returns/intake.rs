@@ -86,8 +86,7 @@ impl JobHandler for RouteReveni {
             (Err(error), _) | (_, Err(error)) => return store_failure(error),
             // The order may not have been seen yet: retried, then raised.
             _ => {
-                {
-                    return Outcome::Failed {
+                return Outcome::Failed {
                         failure: Failure::transient(format!(
                             "return {id} names order {} ({}), which Seam has not seen",
                             found.order.number, found.order.external_id
@@ -101,7 +100,6 @@ impl JobHandler for RouteReveni {
                             ),
                             "Check that the order exists in Centra and reached Seam (seam trace order:<number>); resubmit once it has.",
                         )),
-                    }
                 }
             }
         };

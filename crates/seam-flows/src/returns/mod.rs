@@ -143,7 +143,47 @@ pub struct ReturnCase {
     pub centra_recorded: bool,
 }
 
+impl CaseLine {
+    /// The case line for units of an order line, as `check_request` accepted them.
+    fn accepted(record: &OrderRecord, line_id: &str, units: u32, item_id: Option<String>) -> Self {
+        let line_id = line_id.parse::<i64>().unwrap_or_default();
+        CaseLine {
+            line_id,
+            sku: record
+                .order
+                .line(line_id)
+                .map(|l| l.sku.clone())
+                .unwrap_or_default(),
+            units,
+            item_id,
+        }
+    }
+}
+
 impl ReturnCase {
+    /// A return just asked for (or just found by the warehouse): nothing done yet.
+    fn new(id: String, source: ReturnSource, instant: bool) -> Self {
+        ReturnCase {
+            id,
+            source,
+            instant,
+            stage: ReturnStage::Requested,
+            lines: Vec::new(),
+            refused: Vec::new(),
+            reveni_status: None,
+            warehouse_return_id: None,
+            received: Vec::new(),
+            accepted: Vec::new(),
+            refund: None,
+            authorisation: None,
+            authorisation_lines: Vec::new(),
+            credit_memo: None,
+            psp_refund: None,
+            centra_returns: Vec::new(),
+            centra_recorded: false,
+        }
+    }
+
     pub fn entity(&self) -> String {
         return_entity(&self.id)
     }
@@ -275,10 +315,8 @@ pub(crate) fn write_returns(entity: &str, returns: &OrderReturns) -> StateWrite 
     }
 }
 
-pub(crate) use steps_for as steps;
-
 /// A step on the return's own timeline and, shortened, on its order's.
-pub(crate) fn steps_for(
+pub(crate) fn steps(
     order_entity: &str,
     case_id: &str,
     at: seam_engine::Millis,
