@@ -287,6 +287,7 @@ async fn shipments_capture_complete_and_return() {
         order: reference.clone(),
         lines: vec![(first_line, 2)],
         capture: true,
+        is_paid: false,
         is_good_to_go: true,
         send_email: false,
         idempotency_key: format!("{}:shipment:1", created.id),
@@ -416,6 +417,107 @@ async fn shipments_capture_complete_and_return() {
         .unwrap_err();
     assert_eq!(too_many.class, FailureClass::Data);
     assert!(too_many.message.contains("returnable"), "{too_many}");
+
+    // The refund made at the PSP is recorded on the return once (inferred
+    // mutation), never more than was captured, and never refunds again.
+    let refund = seam_model::Money::new(dec("149.95"), seam_model::Currency::EUR);
+    let recorded = client
+        .record_return_refund(returned.value.id, &refund, "PSP-REFUND-1")
+        .await
+        .unwrap();
+    assert!(!recorded.replayed);
+    assert_eq!(recorded.entry.entry_type, PaymentHistoryEntryType::Refund);
+    assert_eq!(recorded.entry.value.value, dec("149.95"));
+    let again = client
+        .record_return_refund(returned.value.id, &refund, "PSP-REFUND-1")
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.entry.id, recorded.entry.id);
+    assert_eq!(
+        client
+            .return_refunds(returned.value.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let too_much = seam_model::Money::new(dec("9999.00"), seam_model::Currency::EUR);
+    let refused = client
+        .record_return_refund(returned.value.id, &too_much, "PSP-REFUND-2")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, FailureClass::Data);
+    assert!(refused.message.contains("captured"), "{refused}");
+}
+
+#[tokio::test]
+async fn an_order_placed_through_the_api_is_created_once_and_free_to_allocate_is_read() {
+    let (sim, _server, client) = start().await;
+    sim.seed_catalogue(&catalogue()).unwrap();
+    assert_eq!(
+        client.free_to_allocate_total("P1BLKM").await.unwrap(),
+        Some(10)
+    );
+    assert_eq!(client.free_to_allocate_total("NOPE").await.unwrap(), None);
+    let new = NewDirectToConsumerOrder {
+        external_id: "seam-exchange:abc:r1:i1:1".into(),
+        currency: "EUR".into(),
+        customer_email: Some("ada@example.com".into()),
+        shipping_address: AddressInput {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            address1: "Main street 1".into(),
+            city: "Stockholm".into(),
+            zip_code: "11122".into(),
+            country: CountryInput { code: "SE".into() },
+            ..Default::default()
+        },
+        shipping_method: Some("Express".into()),
+        shipping_cost: Decimal::ZERO,
+        lines: vec![OrderLineCreate {
+            sku: "P1BLKM".into(),
+            quantity: 1,
+            unit_price: Decimal::ZERO,
+            tax_percent: dec("25"),
+            comment: None,
+        }],
+        internal_comment: Some("Exchange for order 1001".into()),
+    };
+    let placed = client.create_direct_to_consumer_order(&new).await.unwrap();
+    assert!(!placed.replayed);
+    assert_eq!(placed.order.grand_total.value, Decimal::ZERO);
+    assert_eq!(
+        placed.order.psp_reference(),
+        None,
+        "nobody paid: no authorisation"
+    );
+    assert_eq!(
+        placed.order.external_id.as_deref(),
+        Some("seam-exchange:abc:r1:i1:1")
+    );
+    assert_eq!(
+        client.free_to_allocate_total("P1BLKM").await.unwrap(),
+        Some(9)
+    );
+    let again = client.create_direct_to_consumer_order(&new).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.order.number, placed.order.number);
+    assert_eq!(sim.orders().len(), 1);
+    // More than is free to allocate is Centra's refusal, a Data failure.
+    let refused = client
+        .create_direct_to_consumer_order(&NewDirectToConsumerOrder {
+            external_id: "other".into(),
+            lines: vec![OrderLineCreate {
+                quantity: 50,
+                ..new.lines[0].clone()
+            }],
+            ..new.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, FailureClass::Data);
+    assert!(refused.message.contains("not enough stock"), "{refused}");
 }
 
 #[tokio::test]

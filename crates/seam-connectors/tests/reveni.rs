@@ -1,5 +1,5 @@
 //! The Reveni connector against the Reveni simulator over loopback HTTP:
-//! reading returns, partial validation, webhook subscriptions with a real
+//! reading and listing returns, partial validation, webhook subscriptions with a real
 //! delivery checked by the shared-secret header, and failure classes.
 
 use std::path::Path;
@@ -377,4 +377,26 @@ async fn wrong_credentials_are_auth_failures() {
         "{}",
         failure.message
     );
+}
+
+#[tokio::test]
+async fn returns_changed_since_a_time_are_listed_oldest_first_in_pages() {
+    let (sim, _server, client) = start().await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let first = sim.create_return(new_return(false)).unwrap();
+    let second = sim.create_return(new_return(true)).unwrap();
+    let page = client.returns_updated_since(before, 1, 1).await.unwrap();
+    assert_eq!(page.results.len(), 1);
+    assert!(page.has_more);
+    assert_eq!(page.results[0].id, first.id.to_string());
+    let page = client.returns_updated_since(before, 2, 1).await.unwrap();
+    assert_eq!(page.results[0].id, second.id.to_string());
+    assert!(!page.has_more);
+    // A change moves a return to the end, after the cursor of what was seen.
+    let seen = page.results[0].updated_at.unwrap();
+    sim.cancel(first.id).unwrap();
+    let changed = client.returns_updated_since(seen, 1, 100).await.unwrap();
+    let ids: Vec<_> = changed.results.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids, vec![second.id.to_string(), first.id.to_string()]);
+    assert_eq!(changed.results[1].status, ReturnStatus::Cancelled);
 }

@@ -52,6 +52,9 @@ pub struct FaultPlan {
     pub webhook_duplicate_rate: f64,
     pub webhook_reorder_rate: f64,
     pub webhook_delay_ms: Option<(u64, u64)>,
+    /// Share of outbound webhooks never delivered at all (the vendor gave
+    /// up, or lost them), so the receiver must find the change another way.
+    pub webhook_drop_rate: f64,
 }
 
 /// A fault plan with its seeded random source; cheap to clone and share.

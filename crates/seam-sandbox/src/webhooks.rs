@@ -3,7 +3,7 @@
 //! A simulator hands each notification to a `WebhookSender`, which posts it
 //! to the registered URL in the background, retrying failed deliveries a few
 //! times with increasing delay as the real vendors do, and applying the
-//! fault plan's duplicates, reordering and delays. Deliveries are recorded
+//! fault plan's drops, duplicates, reordering and delays. Deliveries are recorded
 //! so tests and the admin API can inspect them.
 
 use std::sync::{Arc, Mutex};
@@ -55,6 +55,17 @@ impl WebhookSender {
             let mut held_back: Option<Delivery> = None;
             while let Some(delivery) = receiver.recv().await {
                 let plan = faults.plan();
+                if plan.webhook_drop_rate > 0.0 && faults.draw() < plan.webhook_drop_rate {
+                    if let Ok(mut log) = task_log.lock() {
+                        log.push(DeliveryRecord {
+                            url: delivery.url.clone(),
+                            status: None,
+                            attempt: 0,
+                            error: Some("dropped by the fault plan: never sent".into()),
+                        });
+                    }
+                    continue;
+                }
                 if let Some((low, high)) = plan.webhook_delay_ms {
                     tokio::time::sleep(Duration::from_millis(faults.draw_range(low, high))).await;
                 }

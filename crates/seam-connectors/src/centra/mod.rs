@@ -11,6 +11,12 @@
 //! non-empty `userErrors` is a Data failure carrying each message and path;
 //! `userWarnings` are always handed back to the caller.
 //!
+//! Two mutations are inferred, not documented by Centra, and must be
+//! checked first against a brand's Centra: `createDirectToConsumerOrder`
+//! (placing an order, e.g. a zero-value exchange order) and `refundReturn`
+//! (recording on a return a refund made elsewhere; see
+//! `record_return_refund`).
+//!
 //! Centra has no idempotency keys. Replays are made safe per mutation, by
 //! reading back (see each method): external ids on shipments and returns,
 //! the target state for confirm/complete/capture, cancelled quantities for
@@ -254,6 +260,18 @@ struct StockOnly {
     stock: Vec<FreeToAllocate>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReturnRefunds {
+    refund_payment_history: Vec<PaymentHistoryEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefundPayload {
+    payment_history_entry: Option<PaymentHistoryEntry>,
+}
+
 fn missing(what: &str) -> Failure {
     Failure::data(format!("Centra answered without the {what}"))
 }
@@ -373,6 +391,89 @@ impl CentraClient {
             has_next_page: connection.page_info.has_next_page,
             end_cursor: connection.page_info.end_cursor,
         })
+    }
+
+    pub async fn order_by_external_id(&self, external_id: &str) -> Result<Option<Order>, Failure> {
+        let query = q::with_fragments(q::ORDER_BY_EXTERNAL_ID, q::ORDER_FRAGMENTS);
+        self.read("order", &query, json!({ "externalId": external_id }))
+            .await
+    }
+
+    /// Places an order through the Integration API. Inferred: Centra
+    /// documents no mutation that creates an order; this one
+    /// (`createDirectToConsumerOrder`) is designed in the style of the
+    /// documented ones and must be confirmed against a brand's Centra before
+    /// go-live. Replay-safe: the order is read back by its `externalId`
+    /// first (and again when Centra refuses the create), so a retry or a
+    /// second notification never places a second order.
+    pub async fn create_direct_to_consumer_order(
+        &self,
+        new: &NewDirectToConsumerOrder,
+    ) -> Result<OrderPlaced, Failure> {
+        if let Some(order) = self.order_by_external_id(&new.external_id).await? {
+            return Ok(OrderPlaced {
+                order,
+                replayed: true,
+            });
+        }
+        let lines: Vec<Value> = new
+            .lines
+            .iter()
+            .map(|line| {
+                json!({
+                    "size": ProductSizeInput::sku(line.sku.clone()),
+                    "quantity": line.quantity,
+                    "unitPrice": MonetaryValueInput {
+                        value: line.unit_price,
+                        currency_iso_code: Some(new.currency.clone()),
+                    },
+                    "taxPercent": rust_decimal::prelude::ToPrimitive::to_f64(&line.tax_percent),
+                    "comment": line.comment,
+                })
+            })
+            .collect();
+        let mut input = json!({
+            "externalId": new.external_id,
+            "currencyIsoCode": new.currency,
+            "shippingAddress": new.shipping_address,
+            "shippingCost": MonetaryValueInput {
+                value: new.shipping_cost,
+                currency_iso_code: Some(new.currency.clone()),
+            },
+            "lines": lines,
+            "internalComment": new.internal_comment,
+        });
+        if let Some(email) = &new.customer_email {
+            input["customerInfo"] = json!({ "email": email });
+        }
+        if let Some(method) = &new.shipping_method {
+            input["shippingMethod"] = json!({ "name": method });
+        }
+        let query = q::with_fragments(q::CREATE_ORDER, q::ORDER_FRAGMENTS);
+        match self
+            .mutate::<OrderPayload>(
+                "createDirectToConsumerOrder",
+                &query,
+                json!({ "input": input }),
+            )
+            .await
+        {
+            Ok(answer) => Ok(OrderPlaced {
+                order: answered(answer, |p| p.order, "order")?.value,
+                replayed: false,
+            }),
+            Err(failure) if failure.class == FailureClass::Data => {
+                // Created by an attempt whose answer was lost?
+                match self.order_by_external_id(&new.external_id).await {
+                    Ok(Some(order)) => Ok(OrderPlaced {
+                        order,
+                        replayed: true,
+                    }),
+                    _ => Err(failure),
+                }
+            }
+            Err(failure) => Err(failure),
+        }
     }
 
     async fn order_children(&self, order: &OrderInput) -> Result<OrderChildren, Failure> {
@@ -558,6 +659,7 @@ impl CentraClient {
             "order": request.order,
             "lines": lines,
             "capture": request.capture,
+            "isPaid": request.is_paid,
             "isGoodToGo": request.is_good_to_go,
             "sendEmail": request.send_email,
             "externalId": request.idempotency_key,
@@ -752,7 +854,108 @@ impl CentraClient {
         }
     }
 
+    /// The REFUND entries recorded on a return (`refundPaymentHistory`).
+    pub async fn return_refunds(
+        &self,
+        return_id: i64,
+    ) -> Result<Vec<PaymentHistoryEntry>, Failure> {
+        let query = q::with_fragments(q::RETURN_REFUNDS, q::REFUND_FRAGMENTS);
+        let found: Vec<ReturnRefunds> = self
+            .read("returns", &query, json!({ "id": return_id }))
+            .await?;
+        found
+            .into_iter()
+            .next()
+            .map(|r| r.refund_payment_history)
+            .ok_or_else(|| Failure::data(format!("Centra has no return {return_id}")))
+    }
+
+    /// Records on a return a refund already made elsewhere (at the PSP, or
+    /// by Reveni), as a REFUND payment entry: `refundPayment` is always
+    /// false, so Centra's payment plugin is never asked to refund and this
+    /// can never move money a second time. Inferred mutation (`refundReturn`;
+    /// Centra's schema has its payload, `ReturnRefundPayload`, but no public
+    /// name or input). Replay-safe: the return's `refundPaymentHistory` is
+    /// read first and an entry with the same `external_reference` is answered.
+    pub async fn record_return_refund(
+        &self,
+        return_id: i64,
+        value: &seam_model::Money,
+        external_reference: &str,
+    ) -> Result<RefundRecorded, Failure> {
+        let already = |entries: Vec<PaymentHistoryEntry>| {
+            entries.into_iter().find(|e| {
+                e.entry_type == PaymentHistoryEntryType::Refund
+                    && e.status == PaymentStatus::Success
+                    && e.external_reference.as_deref() == Some(external_reference)
+            })
+        };
+        if let Some(entry) = already(self.return_refunds(return_id).await?) {
+            return Ok(RefundRecorded {
+                entry,
+                replayed: true,
+            });
+        }
+        let input = json!({
+            "value": MonetaryValueInput {
+                value: value.amount,
+                currency_iso_code: Some(value.currency.to_string()),
+            },
+            "externalReference": external_reference,
+            "refundPayment": false,
+        });
+        let query = q::with_fragments(q::REFUND_RETURN, q::REFUND_FRAGMENTS);
+        match self
+            .mutate::<RefundPayload>(
+                "refundReturn",
+                &query,
+                json!({ "id": return_id, "input": input }),
+            )
+            .await
+        {
+            Ok(answer) => Ok(RefundRecorded {
+                entry: answered(answer, |p| p.payment_history_entry, "payment history entry")?
+                    .value,
+                replayed: false,
+            }),
+            Err(failure) if failure.class == FailureClass::Data => {
+                match self.return_refunds(return_id).await.map(already) {
+                    Ok(Some(entry)) => Ok(RefundRecorded {
+                        entry,
+                        replayed: true,
+                    }),
+                    _ => Err(failure),
+                }
+            }
+            Err(failure) => Err(failure),
+        }
+    }
+
     // ---- stock -------------------------------------------------------------------
+
+    /// Free to allocate of one SKU summed over every warehouse, reading only
+    /// `freeToAllocateQuantity`; `None` when no warehouse has a stock row for
+    /// the SKU (unknown to Centra).
+    pub async fn free_to_allocate_total(&self, sku: &str) -> Result<Option<i64>, Failure> {
+        #[derive(Deserialize)]
+        struct WarehouseStock {
+            stock: Vec<FreeToAllocate>,
+        }
+        let warehouses: Vec<WarehouseStock> = self
+            .read(
+                "warehouses",
+                q::FREE_TO_ALLOCATE_EVERYWHERE,
+                json!({ "sku": sku }),
+            )
+            .await?;
+        let rows: Vec<i64> = warehouses
+            .iter()
+            .flat_map(|w| &w.stock)
+            .filter(|row| row.product_size.sku.as_deref() == Some(sku))
+            .map(|row| row.free_to_allocate_quantity)
+            .collect();
+        Ok((!rows.is_empty()).then(|| rows.iter().sum()))
+    }
 
     /// Sets absolute stock for every given size in one warehouse, in ONE
     /// `setStock` mutation whatever the number of sizes (the caller picks the

@@ -82,6 +82,32 @@ order { returns { ...ReturnFields shipment { id } } } } }";
 pub(crate) const RETURN_BY_ID: &str =
     "query ReturnById($id: Int!) { returns(where: { id: [$id] }, limit: 1) { ...ReturnFields } }";
 
+pub(crate) const ORDER_BY_EXTERNAL_ID: &str =
+    "query OrderByExternalId($externalId: String!) { order(externalId: $externalId) { ...OrderFields } }";
+
+/// Inferred mutation: Centra documents none that creates an order.
+pub(crate) const CREATE_ORDER: &str = "mutation CreateOrder($input: DirectToConsumerOrderCreateInput!) { \
+createDirectToConsumerOrder(input: $input) { order { ...OrderFields } userErrors { message path } userWarnings { message path } } }";
+
+const PAYMENT_ENTRY: &str =
+    "fragment PaymentEntry on PaymentHistoryEntry { id createdAt entryType status \
+externalReference value { ...Money } paymentMethod }";
+pub(crate) const REFUND_FRAGMENTS: &[&str] = &[PAYMENT_ENTRY, MONEY];
+
+/// A return's refunds (`refundPaymentHistory`, in Centra's Return type).
+pub(crate) const RETURN_REFUNDS: &str = "query ReturnRefunds($id: Int!) { \
+returns(where: { id: [$id] }, limit: 1) { id refundPaymentHistory { ...PaymentEntry } } }";
+
+/// Inferred mutation name and input; its payload `ReturnRefundPayload` is in
+/// Centra's schema.
+pub(crate) const REFUND_RETURN: &str = "mutation RefundReturn($id: Int!, $input: ReturnRefundInput!) { \
+refundReturn(id: $id, input: $input) { paymentHistoryEntry { ...PaymentEntry } userErrors { message path } userWarnings { message path } } }";
+
+/// Free to allocate of one SKU in every warehouse (only the field Centra
+/// does not charge complexity for; the `SKU` filter key is inferred).
+pub(crate) const FREE_TO_ALLOCATE_EVERYWHERE: &str = "query FreeToAllocateEverywhere($sku: String!) { \
+warehouses { id stock(where: { SKU: [$sku] }, limit: 1, page: 1) { productSize { id SKU } freeToAllocateQuantity } } }";
+
 pub(crate) const CONFIRM_ORDER: &str = "mutation ConfirmOrder($input: ConfirmOrderInput!) { \
 confirmOrder(input: $input) { order { ...OrderFields } userErrors { message path } userWarnings { message path } } }";
 

@@ -544,6 +544,9 @@ pub struct ShipmentRequest {
     pub lines: Vec<(i64, i32)>,
     /// Capture the shipment's value at the PSP as part of creating it.
     pub capture: bool,
+    /// Mark the shipment paid without a capture (an order nobody pays
+    /// for, such as a zero-value exchange order).
+    pub is_paid: bool,
     pub is_good_to_go: bool,
     pub send_email: bool,
     /// Written as the shipment's `externalId`; the replay key (see `create_shipment`).
@@ -910,4 +913,76 @@ impl Product {
         }
         facts
     }
+}
+
+// ---- inferred: orders placed and refunds recorded through the API -------------
+
+/// A country by ISO code, as the inferred `AddressInput` takes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CountryInput {
+    pub code: String,
+}
+
+/// `AddressInput` of the inferred `createDirectToConsumerOrder` (the
+/// `Address` type's fields, written back).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub address1: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address2: Option<String>,
+    pub city: String,
+    pub zip_code: String,
+    pub country: CountryInput,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+}
+
+/// One line of an order placed through the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLineCreate {
+    pub sku: String,
+    pub quantity: i32,
+    /// Including tax; zero for a zero-value line.
+    pub unit_price: Decimal,
+    pub tax_percent: Decimal,
+    pub comment: Option<String>,
+}
+
+/// An order Seam places in Centra (inferred mutation
+/// `createDirectToConsumerOrder`). `external_id` is the idempotency key:
+/// the order is read back by it before it is created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDirectToConsumerOrder {
+    pub external_id: String,
+    pub currency: String,
+    pub customer_email: Option<String>,
+    pub shipping_address: AddressInput,
+    /// The shipping option's name.
+    pub shipping_method: Option<String>,
+    pub shipping_cost: Decimal,
+    pub lines: Vec<OrderLineCreate>,
+    /// Shown in AMS: what the order is and where it comes from.
+    pub internal_comment: Option<String>,
+}
+
+/// What `create_direct_to_consumer_order` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderPlaced {
+    pub order: Order,
+    /// True when an order with the external id already existed and
+    /// nothing was created.
+    pub replayed: bool,
+}
+
+/// A REFUND entry Seam recorded on a Centra return (inferred mutation
+/// `refundReturn`), and whether it was there already.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRecorded {
+    pub entry: PaymentHistoryEntry,
+    pub replayed: bool,
 }

@@ -289,6 +289,7 @@ impl JobHandler for CentraShipment {
             order: OrderInput::id(record.order.centra_id.clone()),
             lines: lines.iter().map(|(id, q)| (*id, *q as i32)).collect(),
             capture: true,
+            is_paid: false,
             is_good_to_go: true,
             send_email: false,
             idempotency_key: key,

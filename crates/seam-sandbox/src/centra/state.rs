@@ -743,18 +743,22 @@ impl State {
             internal_comment: None,
         };
         let total = grand_total(&order);
-        self.next_payment_id += 1;
-        order.payment_history.push(PaymentEntry {
-            id: self.next_payment_id,
-            created_at: now,
-            entry_type: PaymentEntryType::Auth,
-            status: PaymentStatus::Success,
-            external_reference: new.psp_reference,
-            value: total,
-            payment_method: order.payment_method.clone(),
-            shipment_id: None,
-            return_id: None,
-        });
+        // An order nobody paid for (a zero-value exchange order placed
+        // through the API) has no authorisation to record.
+        if !new.psp_reference.is_empty() {
+            self.next_payment_id += 1;
+            order.payment_history.push(PaymentEntry {
+                id: self.next_payment_id,
+                created_at: now,
+                entry_type: PaymentEntryType::Auth,
+                status: PaymentStatus::Success,
+                external_reference: new.psp_reference,
+                value: total,
+                payment_method: order.payment_method.clone(),
+                shipment_id: None,
+                return_id: None,
+            });
+        }
         if let Some(external) = &order.external_id {
             self.order_external_ids.insert(external.clone(), number);
         }
@@ -766,6 +770,101 @@ impl State {
             i64::from(number),
         );
         Ok(CreatedOrder { id, number })
+    }
+
+    /// `createDirectToConsumerOrder` (inferred mutation, see the schema):
+    /// the checkout's rules, with Centra's userErrors instead of a refusal
+    /// string. The externalId is required and unique, so a second create
+    /// with the same one changes nothing.
+    pub fn create_direct_to_consumer_order(&mut self, new: NewOrder) -> Result<i32, Problems> {
+        let external = new.external_id.clone().unwrap_or_default();
+        if external.trim().is_empty() {
+            return Err(vec![Problem::new(
+                "externalId is required.",
+                &["input", "externalId"],
+            )]);
+        }
+        if self.order_external_ids.contains_key(&external) {
+            return Err(vec![Problem::new(
+                format!("An order with externalId {external} already exists."),
+                &["input", "externalId"],
+            )]);
+        }
+        self.create_order(new)
+            .map(|created| created.number)
+            .map_err(|message| vec![Problem::new(message, &["input", "lines"])])
+    }
+
+    /// `refundReturn` (inferred mutation, see the schema): records a refund
+    /// made outside Centra as a REFUND payment entry of the return. Centra's
+    /// payment plugin is not asked to refund (`refund_payment` must be false
+    /// here: the simulator does not refund through its plugin), so recording
+    /// never moves money. At most what was captured less what was refunded.
+    pub fn refund_return(
+        &mut self,
+        return_id: i32,
+        value: Decimal,
+        external_reference: Option<String>,
+        refund_payment: bool,
+    ) -> Result<i32, Problems> {
+        let Some((order, _)) = self.return_record(return_id) else {
+            return Err(vec![Problem::new("Return not found.", &["id"])]);
+        };
+        let mut problems = Vec::new();
+        if refund_payment {
+            problems.push(Problem::new(
+                "Refunding through the payment plugin is not available here; record a refund made elsewhere (refundPayment: false).",
+                &["input", "refundPayment"],
+            ));
+        }
+        if value <= Decimal::ZERO || value.round_dp(2) != value {
+            problems.push(Problem::new(
+                "The value must be positive, in whole cents.",
+                &["input", "value"],
+            ));
+        }
+        let sum = |kind: PaymentEntryType| -> Decimal {
+            order
+                .payment_history
+                .iter()
+                .filter(|p| p.entry_type == kind && p.status == PaymentStatus::Success)
+                .map(|p| p.value)
+                .sum()
+        };
+        let refundable = sum(PaymentEntryType::Capture) - sum(PaymentEntryType::Refund);
+        if value > refundable {
+            problems.push(Problem::new(
+                format!("Cannot refund {value}: {refundable} is captured and not yet refunded."),
+                &["input", "value"],
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let number = order.number;
+        self.next_payment_id += 1;
+        let id = self.next_payment_id;
+        if let Some(order) = self.orders.get_mut(&number) {
+            let reference = external_reference.unwrap_or_else(|| order.psp_reference.clone());
+            order.payment_history.push(PaymentEntry {
+                id,
+                created_at: Utc::now(),
+                entry_type: PaymentEntryType::Refund,
+                status: PaymentStatus::Success,
+                external_reference: reference,
+                value,
+                payment_method: order.payment_method.clone(),
+                shipment_id: None,
+                return_id: Some(return_id),
+            });
+        }
+        self.emit(
+            EventObjectType::Return,
+            EventChangeType::Updated,
+            i64::from(return_id),
+        );
+        self.touch_order(number);
+        Ok(id)
     }
 
     fn touch_order(&mut self, number: i32) {

@@ -1,9 +1,9 @@
 //! Reveni's vendor routes under `/merchants/v0/stores/{store_id}/`:
-//! returns (read, partial_validate) and webhook subscriptions, with
+//! returns (list, read, partial_validate) and webhook subscriptions, with
 //! `Authorization: Bearer <api_key>`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -12,11 +12,15 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::sim::ReveniSim;
-use super::vendor::{PartialValidateRequest, ReveniError, WebhookRequest, API_BASE};
+use super::vendor::{
+    PartialValidateRequest, ReturnList, ReturnListQuery, ReveniError, WebhookRequest, API_BASE,
+    MAX_RETURNS_PER_PAGE,
+};
 
 pub fn routes(sim: ReveniSim) -> Router {
     let path = |rest: &str| format!("{API_BASE}/{{store_id}}/{rest}");
     Router::new()
+        .route(&path("returns"), get(list_returns))
         .route(&path("returns/{return_id}"), get(get_return))
         .route(
             &path("returns/{return_id}/partial_validate"),
@@ -68,6 +72,53 @@ async fn get_return(
             .get_return(return_id(&raw_id)?)
             .ok_or_else(ReveniError::return_not_found)?;
         Ok(Json(found).into_response())
+    })())
+}
+
+/// Inferred: Reveni's MCP tool "List Returns" shows the API can list
+/// returns, but no public source gives the REST route or its parameters.
+/// This is our design: `updated_after` (RFC 3339, inclusive), oldest change
+/// first, `page` from 1 and `limit` 1..=100.
+async fn list_returns(
+    State(sim): State<ReveniSim>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<ReturnListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond((|| {
+        authorize(&sim, &headers, &store_id)?;
+        let Query(query) =
+            query.map_err(|e| ReveniError::invalid_request(format!("invalid query: {e}")))?;
+        let limit = query.limit.unwrap_or(50);
+        if !(1..=MAX_RETURNS_PER_PAGE).contains(&limit) {
+            return Err(ReveniError::invalid_request(format!(
+                "limit must be between 1 and {MAX_RETURNS_PER_PAGE}"
+            )));
+        }
+        let page = query.page.unwrap_or(1);
+        if page == 0 {
+            return Err(ReveniError::invalid_request("page starts at 1"));
+        }
+        let mut found: Vec<_> = sim
+            .returns()
+            .into_iter()
+            .filter(|r| {
+                query
+                    .updated_after
+                    .is_none_or(|after| r.updated_at >= after)
+            })
+            .collect();
+        found.sort_by_key(|r| (r.updated_at, r.id));
+        let skip = (page as usize - 1) * limit as usize;
+        let has_more = found.len() > skip + limit as usize;
+        let results = found.into_iter().skip(skip).take(limit as usize).collect();
+        Ok(Json(ReturnList {
+            results,
+            page,
+            limit,
+            has_more,
+        })
+        .into_response())
     })())
 }
 

@@ -1,5 +1,5 @@
-//! Reveni simulator: the merchant API v0 (read a return, validate its items,
-//! subscribe to webhooks), thin `return.created` / `return.updated` webhooks,
+//! Reveni simulator: the merchant API v0 (list returns changed since a
+//! time, read a return, validate its items, subscribe to webhooks), thin `return.created` / `return.updated` webhooks,
 //! and an admin API playing the shopper (portal requests) and the merchant
 //! (dashboard decisions).
 //!
@@ -21,8 +21,8 @@ pub mod vendor;
 pub use returns::{NewReturn, NewReturnItem};
 pub use sim::ReveniSim;
 pub use vendor::{
-    ItemDecision, OrderRef, Return, ReturnItem, ReturnStatus, ReturnType, ReveniError,
-    ReviewStatus, ValidationItem, Webhook, WebhookEvent, WebhookRequest,
+    ItemDecision, OrderRef, Return, ReturnItem, ReturnList, ReturnListQuery, ReturnStatus,
+    ReturnType, ReveniError, ReviewStatus, ValidationItem, Webhook, WebhookEvent, WebhookRequest,
 };
 
 use crate::faults::Faults;

@@ -160,6 +160,30 @@ pub struct Return {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The largest page `GET returns` answers (inferred).
+pub const MAX_RETURNS_PER_PAGE: u32 = 100;
+
+/// `GET returns` query (inferred: see `api::list_returns`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnListQuery {
+    /// Returns changed at or after this instant.
+    #[serde(default)]
+    pub updated_after: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `GET returns` answer (inferred shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnList {
+    pub results: Vec<Return>,
+    pub page: u32,
+    pub limit: u32,
+    pub has_more: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemDecision {

@@ -10,7 +10,7 @@ use super::super::model::{self, EventChangeType, EventObjectType};
 use super::super::state::{self as st, OrderRef, Problem, ReturnStockPolicy, StockQuantityType};
 use super::super::CentraSim;
 use super::catalogue::ProductSize;
-use super::orders::{Order, Return, Shipment};
+use super::orders::{Order, PaymentHistoryEntry, Return, Shipment};
 use super::{
     date, parse_date, sim, user_errors, user_warnings, MonetaryValueInput, OrderInput, UserError,
     UserWarning,
@@ -316,6 +316,167 @@ pub struct EventListenerInput {
 #[derive(InputObject)]
 pub struct ConfirmEventsInput {
     pub events_ids: Vec<i64>,
+}
+
+// Inferred: Centra's public docs confirm no Integration API mutation that
+// creates an order. `createDirectToConsumerOrder` is our design in the style
+// of the documented mutations (an input object; a payload with the object,
+// userErrors and userWarnings); a brand going live checks it first.
+
+#[derive(InputObject, Default)]
+pub struct CountryInput {
+    pub code: String,
+}
+
+#[derive(InputObject, Default)]
+pub struct AddressInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub zip_code: Option<String>,
+    pub state_or_province: Option<String>,
+    pub country: Option<CountryInput>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+impl From<AddressInput> for model::AddressData {
+    fn from(a: AddressInput) -> Self {
+        model::AddressData {
+            first_name: a.first_name.unwrap_or_default(),
+            last_name: a.last_name.unwrap_or_default(),
+            company_name: a.company_name,
+            address1: a.address1.unwrap_or_default(),
+            address2: a.address2,
+            city: a.city.unwrap_or_default(),
+            zip_code: a.zip_code.unwrap_or_default(),
+            state_or_province: a.state_or_province,
+            country_code: a.country.map(|c| c.code).unwrap_or_default(),
+            email: a.email,
+            phone_number: a.phone_number,
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct CustomerInfoInput {
+    pub email: Option<String>,
+}
+
+/// The shipping option by name (the simulator's options are named).
+#[derive(InputObject)]
+pub struct ShippingMethodInput {
+    pub name: String,
+}
+
+#[derive(InputObject)]
+pub struct OrderLineCreateInput {
+    pub size: ProductSizeInput,
+    pub quantity: i32,
+    /// Including tax; 0 makes a zero-value line.
+    pub unit_price: MonetaryValueInput,
+    pub tax_percent: Option<f64>,
+    pub comment: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DirectToConsumerOrderCreateInput {
+    /// Required: the caller's key, unique per order; read back with `order(externalId:)`.
+    pub external_id: String,
+    pub currency_iso_code: String,
+    pub customer_info: Option<CustomerInfoInput>,
+    pub shipping_address: AddressInput,
+    pub billing_address: Option<AddressInput>,
+    pub shipping_method: Option<ShippingMethodInput>,
+    pub shipping_cost: Option<MonetaryValueInput>,
+    pub lines: Vec<OrderLineCreateInput>,
+    pub internal_comment: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct DirectToConsumerOrderCreatePayload {
+    pub order: Option<Order>,
+    pub user_errors: Vec<UserError>,
+    pub user_warnings: Vec<UserWarning>,
+}
+
+// Inferred: `ReturnRefundPayload{return paymentHistoryEntry
+// paymentHistoryEntries userErrors userWarnings}` is in Centra's schema, but
+// the mutation's name and input are not public. `refundReturn` is our design.
+
+#[derive(InputObject)]
+pub struct ReturnRefundInput {
+    /// The amount refunded, including tax.
+    pub value: MonetaryValueInput,
+    /// The reference of the refund where it was made (the PSP's).
+    pub external_reference: Option<String>,
+    /// True would ask Centra's payment plugin to refund; only recording a
+    /// refund made elsewhere is simulated.
+    #[graphql(default = false)]
+    pub refund_payment: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct ReturnRefundPayload {
+    #[graphql(name = "return")]
+    pub return_: Option<Return>,
+    pub payment_history_entry: Option<PaymentHistoryEntry>,
+    pub payment_history_entries: Vec<PaymentHistoryEntry>,
+    pub user_errors: Vec<UserError>,
+    pub user_warnings: Vec<UserWarning>,
+}
+
+/// Checkout lines from the API's lines: sizes resolved to SKUs, prices
+/// and tax rates exact.
+fn order_lines(
+    state: &st::State,
+    lines: &[OrderLineCreateInput],
+) -> Result<Vec<st::NewOrderLine>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let idx = i.to_string();
+        let sku = size_id(state, &line.size)
+            .and_then(|id| state.catalogue.sizes.get(&id))
+            .map(|size| size.sku.clone());
+        let Some(sku) = sku else {
+            problems.push(Problem::new(
+                "Product size not found.",
+                &["input", "lines", &idx, "size"],
+            ));
+            continue;
+        };
+        let tax = line
+            .tax_percent
+            .unwrap_or_default()
+            .to_string()
+            .parse::<rust_decimal::Decimal>()
+            .ok();
+        let (Some(price), Some(tax)) = (line.unit_price.decimal(), tax) else {
+            problems.push(Problem::new(
+                "Invalid unit price or tax percent.",
+                &["input", "lines", &idx],
+            ));
+            continue;
+        };
+        out.push(st::NewOrderLine {
+            sku,
+            quantity: line.quantity,
+            unit_price: price,
+            unit_original_price: None,
+            tax_percent: tax,
+            comment: line.comment.clone(),
+            bundle_items: Vec::new(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 fn order_payload(sim: &CentraSim, result: Result<i32, Vec<Problem>>) -> OrderPayload {
@@ -870,5 +1031,138 @@ impl MutationRoot {
                 },
             },
         )
+    }
+
+    /// Inferred mutation (see `DirectToConsumerOrderCreateInput`): places an
+    /// order as the checkout would, allocating stock; no payment is taken,
+    /// so the order carries no authorisation.
+    async fn create_direct_to_consumer_order(
+        &self,
+        ctx: &Context<'_>,
+        input: DirectToConsumerOrderCreateInput,
+    ) -> async_graphql::Result<DirectToConsumerOrderCreatePayload> {
+        require(ctx, "Order:write")?;
+        let sim = sim(ctx)?;
+        let result = sim.with_state(|s| {
+            let lines = order_lines(s, &input.lines)?;
+            let shipping_price = match input.shipping_cost.as_ref().map(|c| c.decimal()) {
+                None => rust_decimal::Decimal::ZERO,
+                Some(Some(value)) => value,
+                Some(None) => {
+                    return Err(vec![Problem::new(
+                        "Invalid shipping cost.",
+                        &["input", "shippingCost"],
+                    )])
+                }
+            };
+            let email = input.customer_info.and_then(|c| c.email);
+            let shipping_address: model::AddressData = input.shipping_address.into();
+            let number = s.create_direct_to_consumer_order(st::NewOrder {
+                lines,
+                vouchers: Vec::new(),
+                currency: input.currency_iso_code,
+                shipping_method: input.shipping_method.map(|m| m.name).unwrap_or_default(),
+                shipping_price,
+                shipping_tax_percent: rust_decimal::Decimal::ZERO,
+                billing_address: input.billing_address.map(Into::into),
+                customer_email: email
+                    .or_else(|| shipping_address.email.clone())
+                    .unwrap_or_default(),
+                shipping_address,
+                payment_method: None,
+                psp_reference: String::new(),
+                external_id: Some(input.external_id),
+                is_on_hold: false,
+                order_date: None,
+            })?;
+            if let Some(order) = s.orders.get_mut(&number) {
+                order.internal_comment = input.internal_comment;
+            }
+            Ok(number)
+        });
+        Ok(match result {
+            Ok(number) => DirectToConsumerOrderCreatePayload {
+                order: sim.order(number).map(Order::from_model),
+                user_errors: vec![],
+                user_warnings: vec![],
+            },
+            Err(problems) => DirectToConsumerOrderCreatePayload {
+                order: None,
+                user_errors: user_errors(problems),
+                user_warnings: vec![],
+            },
+        })
+    }
+
+    /// Inferred mutation (see `ReturnRefundInput`): records a refund made
+    /// elsewhere as a REFUND entry of the return; moves no money.
+    async fn refund_return(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+        input: ReturnRefundInput,
+    ) -> async_graphql::Result<ReturnRefundPayload> {
+        require(ctx, "Return:write")?;
+        let sim = sim(ctx)?;
+        let result = sim.with_state(|s| {
+            let Some(value) = input.value.decimal() else {
+                return Err(vec![Problem::new("Invalid value.", &["input", "value"])]);
+            };
+            if let (Some(code), Some((order, _))) =
+                (&input.value.currency_iso_code, s.return_record(id))
+            {
+                if *code != order.currency {
+                    return Err(vec![Problem::new(
+                        format!("The order is in {}, not {code}.", order.currency),
+                        &["input", "value", "currencyIsoCode"],
+                    )]);
+                }
+            }
+            s.refund_return(
+                id,
+                value,
+                input.external_reference.clone(),
+                input.refund_payment,
+            )
+        });
+        Ok(match result {
+            Ok(entry_id) => sim
+                .with_state(|s| {
+                    let (order, _) = s.return_record(id)?;
+                    let order = std::sync::Arc::new(order.clone());
+                    let entries: Vec<PaymentHistoryEntry> = order
+                        .payment_history
+                        .iter()
+                        .filter(|p| p.return_id == Some(id))
+                        .map(|p| PaymentHistoryEntry::new(p.clone(), &order.currency))
+                        .collect();
+                    let entry = order
+                        .payment_history
+                        .iter()
+                        .find(|p| p.id == entry_id)
+                        .map(|p| PaymentHistoryEntry::new(p.clone(), &order.currency));
+                    Some(ReturnRefundPayload {
+                        return_: Some(Return::new(order, id)),
+                        payment_history_entry: entry,
+                        payment_history_entries: entries,
+                        user_errors: vec![],
+                        user_warnings: vec![],
+                    })
+                })
+                .unwrap_or(ReturnRefundPayload {
+                    return_: None,
+                    payment_history_entry: None,
+                    payment_history_entries: vec![],
+                    user_errors: vec![],
+                    user_warnings: vec![],
+                }),
+            Err(problems) => ReturnRefundPayload {
+                return_: None,
+                payment_history_entry: None,
+                payment_history_entries: vec![],
+                user_errors: user_errors(problems),
+                user_warnings: vec![],
+            },
+        })
     }
 }

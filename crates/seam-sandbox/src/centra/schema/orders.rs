@@ -176,6 +176,15 @@ pub struct PaymentHistoryEntry {
     currency: String,
 }
 
+impl PaymentHistoryEntry {
+    pub fn new(entry: model::PaymentEntry, currency: &str) -> Self {
+        PaymentHistoryEntry {
+            entry,
+            currency: currency.to_string(),
+        }
+    }
+}
+
 #[Object]
 impl PaymentHistoryEntry {
     async fn id(&self) -> i32 {
@@ -200,6 +209,23 @@ impl PaymentHistoryEntry {
     async fn payment_method(&self) -> &str {
         &self.entry.payment_method
     }
+}
+
+/// The REFUND entries recorded against one return (Centra's
+/// `Return.refundPaymentHistory`: "points to a refund ... triggered by this return").
+fn refund_entries(order: &model::Order, return_id: i32) -> Vec<PaymentHistoryEntry> {
+    order
+        .payment_history
+        .iter()
+        .filter(|p| {
+            p.return_id == Some(return_id)
+                && matches!(
+                    p.entry_type,
+                    PaymentEntryType::Refund | PaymentEntryType::RefundFailed
+                )
+        })
+        .map(|p| PaymentHistoryEntry::new(p.clone(), &order.currency))
+        .collect()
 }
 
 #[Object]
@@ -775,6 +801,7 @@ impl ShipmentLine {
     field(name = "returned_to_stock", ty = "bool"),
     field(name = "comment", ty = "Option<String>"),
     field(name = "lines", ty = "Vec<ReturnLine>"),
+    field(name = "refund_payment_history", ty = "Vec<PaymentHistoryEntry>"),
     field(name = "shipment", ty = "Option<Shipment>"),
     field(name = "order", ty = "Order")
 )]
@@ -849,6 +876,13 @@ impl DirectToConsumerReturn {
                 line: l.clone(),
             })
             .collect())
+    }
+    async fn refund_payment_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<PaymentHistoryEntry>> {
+        require(ctx, "PaymentHistoryEntry:read")?;
+        Ok(refund_entries(&self.order, self.get()?.id))
     }
     async fn shipment(&self) -> async_graphql::Result<Option<Shipment>> {
         Ok(Some(Shipment::new(
