@@ -35,12 +35,25 @@ pub struct Config {
 /// `[returns]`: where write-offs are booked in the ERP. Without both, a
 /// unit graded for write-off is an exception for Finance instead of an
 /// inventory adjustment Seam cannot place.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReturnsConfig {
     /// The internal id of the NetSuite account write-offs are expensed to.
     pub write_off_account: Option<String>,
     /// The internal id of the NetSuite location the 3PL's stock is kept in.
     pub write_off_location: Option<String>,
+    /// How often Reveni is asked for returns changed since the last look:
+    /// the safety net that catches a webhook Reveni never delivered.
+    pub reveni_poll_every: Duration,
+}
+
+impl Default for ReturnsConfig {
+    fn default() -> Self {
+        ReturnsConfig {
+            write_off_account: None,
+            write_off_location: None,
+            reveni_poll_every: Duration::from_secs(60),
+        }
+    }
 }
 
 /// `[orders]`.

@@ -32,12 +32,14 @@ pub(crate) struct RawConfig {
     returns: RawReturns,
 }
 
-/// `[returns]`: where write-offs are booked in the ERP.
+/// `[returns]`: where write-offs are booked in the ERP, and how often
+/// Reveni is polled as a safety net.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawReturns {
     write_off_account: Option<Spanned<String>>,
     write_off_location: Option<Spanned<String>>,
+    reveni_poll_every: Option<Spanned<String>>,
 }
 
 /// `[products]`: what the 3PL requires of a SKU (see `seam_model::product`).
@@ -550,6 +552,16 @@ impl RawConfig {
             },
         };
         let mut returns = crate::ReturnsConfig::default();
+        returns.reveni_poll_every = r.duration(
+            self.returns.reveni_poll_every.as_ref(),
+            "returns.reveni_poll_every",
+            returns.reveni_poll_every,
+        );
+        if returns.reveni_poll_every.is_zero() {
+            if let Some(raw) = &self.returns.reveni_poll_every {
+                r.error_at(raw, "returns.reveni_poll_every", "must be longer than zero");
+            }
+        }
         for (value, key, slot) in [
             (
                 self.returns.write_off_account,

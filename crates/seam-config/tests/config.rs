@@ -130,3 +130,35 @@ fn the_embedded_default_needs_no_file() {
     assert!(config.hub.database_url.expose().starts_with("sqlite://"));
     assert!(config.connectors.centra.is_none());
 }
+
+#[test]
+fn the_reveni_poll_defaults_to_a_minute_and_refuses_nonsense() {
+    let config = parse(GOOD, Path::new("seam.toml"), &env).unwrap();
+    assert_eq!(
+        config.returns.reveni_poll_every,
+        std::time::Duration::from_secs(60)
+    );
+    let config = parse(
+        "[returns]\nreveni_poll_every = \"15s\"\n",
+        Path::new("seam.toml"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(
+        config.returns.reveni_poll_every,
+        std::time::Duration::from_secs(15)
+    );
+    for bad in ["\"soon\"", "\"0s\""] {
+        let message = parse(
+            &format!("[returns]\nreveni_poll_every = {bad}\n"),
+            Path::new("seam.toml"),
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.starts_with("seam.toml:2:") && message.contains("returns.reveni_poll_every"),
+            "{message}"
+        );
+    }
+}
