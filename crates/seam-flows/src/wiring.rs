@@ -117,10 +117,11 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
                 config: config.returns.clone(),
             });
             returns.register(&mut handlers);
+            tasks.extend(returns.scheduled_tasks());
             report.push(format!(
                 "returns flow on: {} -> NetSuite, Centra{}",
                 if c.reveni.is_some() {
-                    "Reveni requests and warehouse receipts"
+                    "Reveni requests (webhooks, and a poll every returns.reveni_poll_every) and warehouse receipts"
                 } else {
                     "warehouse receipts (no Reveni connector)"
                 },

@@ -1,7 +1,8 @@
 //! Returns end to end against the sandbox: a Reveni request checked
 //! against the order, authorised in NetSuite, received and graded by the
-//! warehouse, and refunded exactly once in NetSuite, Adyen and Centra.
-//! Stories S05, S07, S08, S10, S11 and S13.
+//! warehouse, refunded exactly once in NetSuite, Adyen and Centra, or
+//! exchanged for a zero-value order; and Reveni polled when its webhooks
+//! never come. Stories S05, S07, S08, S09, S10, S11 and S13.
 
 mod common;
 
@@ -62,6 +63,16 @@ fn centra_line(hub: &Hub, number: i32, sku: &str) -> String {
 
 /// A shopper asks Reveni to take back these (SKU, units).
 fn request_return(hub: &Hub, number: i32, items: &[(&str, u32)]) -> String {
+    let items: Vec<_> = items
+        .iter()
+        .map(|(sku, units)| (*sku, *units, None))
+        .collect();
+    request(hub, number, &items, false)
+}
+
+/// A shopper asks Reveni to take back these (SKU, units, SKU wanted in
+/// exchange), in Reveni's instant mode or not.
+fn request(hub: &Hub, number: i32, items: &[(&str, u32, Option<&str>)], instant: bool) -> String {
     let order = hub.sandbox.centra.order(number).unwrap();
     let created = hub
         .sandbox
@@ -72,22 +83,57 @@ fn request_return(hub: &Hub, number: i32, items: &[(&str, u32)]) -> String {
                 number: number.to_string(),
             },
             currency: "EUR".into(),
-            instant: false,
+            instant,
             return_type: None,
             items: items
                 .iter()
-                .map(|(sku, units)| NewReturnItem {
+                .map(|(sku, units, exchange)| NewReturnItem {
                     sku: sku.to_string(),
                     order_line_id: centra_line(hub, number, sku),
                     quantity: *units,
                     return_reason: "doesn't fit".into(),
-                    exchange_sku: None,
+                    exchange_sku: exchange.map(str::to_string),
                     price: eur(1000),
                 })
                 .collect(),
         })
         .unwrap();
     created.id.to_string()
+}
+
+/// Every order Seam placed in Centra as an exchange.
+fn exchange_orders(hub: &Hub) -> Vec<seam_sandbox::centra::Order> {
+    hub.sandbox
+        .centra
+        .orders()
+        .into_iter()
+        .filter(|o| {
+            o.external_id
+                .as_deref()
+                .is_some_and(|e| e.starts_with("seam-exchange:"))
+        })
+        .collect()
+}
+
+/// Reveni tells Seam about the return once more, as a replayed
+/// notification would (a new event id, so the journal takes it).
+async fn notify_again(hub: &Hub, id: &str, n: u32) {
+    hub.store
+        .ingest(
+            &[seam_engine::InboundEvent {
+                source: "reveni".into(),
+                event_id: format!("evt_replayed_{id}_{n}"),
+                payload: serde_json::json!({ "returnId": id }),
+                job: seam_engine::JobSpec::new(
+                    "intake",
+                    "reveni_return",
+                    format!("reveni-return:{id}"),
+                ),
+            }],
+            0,
+        )
+        .await
+        .unwrap();
 }
 
 /// The warehouse receives and grades the parcel of return `rma`.
@@ -289,6 +335,15 @@ async fn s11_one_item_of_a_discounted_bundle_refunds_its_exact_share_everywhere(
         .comment
         .as_deref()
         .is_some_and(|c| c.contains(&expected.to_string())));
+    // The refund recorded on Centra's return, the same figure, once.
+    let refunds: Vec<_> = centra
+        .payment_history
+        .iter()
+        .filter(|p| p.entry_type == seam_sandbox::centra::model::PaymentEntryType::Refund)
+        .collect();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].value, expected);
+    assert_eq!(refunds[0].return_id, Some(centra.returns[0].id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -555,4 +610,221 @@ async fn s07_a_restock_through_503s_lands_once_and_one_centra_never_takes_is_hel
             == h.sandbox.warehouse.available_units(&skus[1]) as i64
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s09_an_available_exchange_is_one_zero_value_order_linked_to_the_original_that_reaches_the_warehouse_and_netsuite(
+) {
+    let hub = Hub::start().await;
+    let skus = hub.new_skus(3);
+    let (kept, exchanged, wanted) = (&skus[0], &skus[1], &skus[2]);
+    let number = shipped_order(&hub, &[(kept, 1, eur(3000)), (exchanged, 1, eur(2000))]).await;
+    // Every Reveni notification arrives twice.
+    hub.sandbox
+        .reveni
+        .faults()
+        .set_plan(seam_sandbox::faults::FaultPlan {
+            webhook_duplicate_rate: 1.0,
+            ..Default::default()
+        });
+    // A mixed return, standard (not instant): one item refunded, the other
+    // exchanged for another size once the items are accepted.
+    let id = request(
+        &hub,
+        number,
+        &[(kept, 1, None), (exchanged, 1, Some(wanted))],
+        false,
+    );
+    until_stage(&hub, number, &id, ReturnStage::Authorised).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        exchange_orders(&hub).is_empty(),
+        "a standard exchange waits for the items to be accepted"
+    );
+    receive(
+        &hub,
+        number,
+        &id,
+        &[
+            (kept, 1, Grade::A, Disposition::Restock),
+            (exchanged, 1, Grade::A, Disposition::Restock),
+        ],
+    );
+    let closed = until_stage(&hub, number, &id, ReturnStage::Closed).await;
+
+    // Exactly one zero-value order in Centra, for the wanted size, naming the original.
+    let orders = exchange_orders(&hub);
+    assert_eq!(orders.len(), 1, "{orders:#?}");
+    let exchange = &orders[0];
+    assert_eq!(exchange.lines.len(), 1);
+    assert_eq!(exchange.lines[0].sku, *wanted);
+    assert_eq!(exchange.lines[0].unit_price, Decimal::ZERO);
+    assert_eq!(exchange.shipping_value, Decimal::ZERO);
+    assert!(exchange
+        .internal_comment
+        .as_deref()
+        .is_some_and(|c| c.contains(&number.to_string()) && c.contains(&id)));
+    assert!(
+        exchange.payment_history.is_empty(),
+        "nobody paid: no authorisation"
+    );
+    assert_eq!(
+        closed.exchanges[0].order.as_ref().map(|(n, _)| *n),
+        Some(i64::from(exchange.number))
+    );
+    // Linked to the original, on both timelines and the return's.
+    let original = order_entity(i64::from(number));
+    assert_eq!(
+        hub.store
+            .find_link("exchange-order", &exchange.number.to_string())
+            .await
+            .unwrap(),
+        Some(original.clone())
+    );
+    let story = hub.store.timeline(&return_entity(&id)).await.unwrap();
+    let ordered = story
+        .iter()
+        .find(|t| t.step == "exchange_ordered")
+        .unwrap_or_else(|| panic!("no exchange_ordered step in {story:#?}"));
+    assert!(ordered.detail.contains(&exchange.number.to_string()));
+    assert!(hub.timeline_has(number, "return exchange_ordered").await);
+    assert!(hub.timeline_has(exchange.number, "exchange_of").await);
+
+    // It follows the order flow: the 3PL and NetSuite, the sales order
+    // naming the original.
+    hub.until("the exchange order is in the warehouse and NetSuite", |h| {
+        h.in_warehouse(exchange.number) && h.erp_order(exchange.number).is_some()
+    })
+    .await;
+    let so = hub.erp_order(exchange.number).unwrap();
+    let memo = so
+        .fields
+        .get("memo")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default();
+    assert!(
+        memo.contains("exchange") && memo.contains(&number.to_string()),
+        "{memo}"
+    );
+    assert_eq!(so.totals.total, Decimal::ZERO);
+    // Shipped like any order, with nothing to capture: marked paid.
+    ship_all(&hub, exchange.number).await;
+    let shipped = hub.sandbox.centra.order(exchange.number).unwrap();
+    assert!(shipped
+        .shipments
+        .iter()
+        .all(|s| s.is_paid && !s.is_captured));
+    assert!(hub.open_exceptions("capture_failed").await.is_empty());
+
+    // The money: only the refunded item, everywhere; nothing for the exchange.
+    let plan = closed.refund.clone().unwrap();
+    assert_eq!(plan.total.amount, eur(3000));
+    let memos = credit_memos_of(&hub, closed.authorisation.as_deref().unwrap());
+    assert_eq!(memos.len(), 1);
+    assert_eq!(memos[0].totals.total, eur(3000));
+    hub.until("Adyen refunded the kept item only", |h| {
+        refunded_cents(h, number) == 3000
+    })
+    .await;
+    let centra = hub.sandbox.centra.order(number).unwrap();
+    let returned: i32 = centra.lines.iter().map(|l| l.returned_quantity).sum();
+    assert_eq!(returned, 2, "both units are recorded as returned in Centra");
+
+    // A replayed notification, and the poll, place no second order.
+    notify_again(&hub, &id, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(exchange_orders(&hub).len(), 1);
+    let again = case(&hub, number, &id).await.unwrap();
+    assert_eq!(again.exchanges.len(), 1);
+    assert_eq!(refunded_cents(&hub, number), 3000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s09_an_unavailable_exchange_places_no_order_and_tells_cx_until_stock_arrives() {
+    let hub = Hub::start().await;
+    let skus = hub.new_skus(2);
+    let (bought, wanted) = (&skus[0], &skus[1]);
+    let number = shipped_order(&hub, &[(bought, 1, eur(4000))]).await;
+    // The wanted size sells out at the warehouse; Centra follows.
+    hub.sandbox
+        .warehouse
+        .adjust_stock(wanted, "Available", 0)
+        .unwrap();
+    hub.until("Centra shows the wanted size sold out", |h| {
+        h.sandbox
+            .centra
+            .stock_of(wanted)
+            .is_some_and(|s| s.free_to_allocate == 0)
+    })
+    .await;
+    // An instant exchange: the order is due at once.
+    let id = request(&hub, number, &[(bought, 1, Some(wanted))], true);
+
+    let exception = hub.until_exception("exchange_unavailable").await;
+    assert_eq!(exception.owner, seam_model::OwnerTeam::Cx);
+    for named in [wanted.as_str(), &number.to_string(), &id] {
+        assert!(exception.message.contains(named), "{}", exception.message);
+    }
+    assert!(exception.fix_hint.contains("resubmit"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(exchange_orders(&hub).is_empty(), "no order without stock");
+    let waiting = case(&hub, number, &id).await.unwrap();
+    assert!(waiting.exchanges[0].order.is_none());
+    assert!(waiting.refund.is_none(), "an exchange refunds nothing");
+
+    // Stock arrives; CX resubmits: the order is placed, once.
+    hub.sandbox
+        .warehouse
+        .adjust_stock(wanted, "Available", 5)
+        .unwrap();
+    hub.until("Centra has the wanted size again", |h| {
+        h.sandbox
+            .centra
+            .stock_of(wanted)
+            .is_some_and(|s| s.free_to_allocate >= 1)
+    })
+    .await;
+    hub.rerun(exception.id, "cx", "the size is back in stock")
+        .await;
+    hub.until_no_open_exception("exchange_unavailable").await;
+    hub.until("the exchange order is placed and posted", |h| {
+        exchange_orders(h)
+            .first()
+            .is_some_and(|o| h.in_warehouse(o.number))
+    })
+    .await;
+    notify_again(&hub, &id, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let orders = exchange_orders(&hub);
+    assert_eq!(orders.len(), 1, "{orders:#?}");
+    assert_eq!(orders[0].lines[0].sku, *wanted);
+    assert!(hub.open_exceptions("exchange_unavailable").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_whose_webhooks_reveni_never_delivers_is_found_by_the_poll_and_authorised() {
+    let hub = Hub::start().await;
+    let sku = hub.new_skus(1).remove(0);
+    let number = shipped_order(&hub, &[(&sku, 1, eur(2500))]).await;
+    hub.sandbox
+        .reveni
+        .faults()
+        .set_plan(seam_sandbox::faults::FaultPlan {
+            webhook_drop_rate: 1.0,
+            ..Default::default()
+        });
+    let id = request_return(&hub, number, &[(&sku, 1)]);
+    let authorised = until_stage(&hub, number, &id, ReturnStage::Authorised).await;
+    assert!(authorised.authorisation.is_some());
+    assert!(
+        hub.sandbox
+            .reveni
+            .deliveries()
+            .iter()
+            .all(|d| d.status.is_none()),
+        "no webhook reached the hub"
+    );
+    // The change came in through the poll's journal entries.
+    let story = hub.store.timeline(&return_entity(&id)).await.unwrap();
+    assert!(story.iter().any(|t| t.step == "requested"));
 }

@@ -590,7 +590,21 @@ impl JobHandler for AdjustPayment {
                 ..Default::default()
             });
         };
+        let releasing = job.payload.get("cancel").and_then(|c| c.as_bool()) == Some(true);
         let Some(psp) = record.order.psp_reference.clone() else {
+            // A zero-value order (an exchange) has no payment to release or adjust.
+            if releasing || record.order.current_total().is_zero() {
+                return Outcome::Done(Commit {
+                    timeline: vec![step(
+                        &entity,
+                        ctx.now,
+                        "seam",
+                        "authorisation_unchanged",
+                        "the order has no PSP payment (a zero-value order): nothing to release or adjust",
+                    )],
+                    ..Default::default()
+                });
+            }
             return Outcome::failed(Failure::data("the order has no PSP reference"));
         };
         // A resubmit (rerun) adjusts to the order's total as it is now.
@@ -618,7 +632,7 @@ impl JobHandler for AdjustPayment {
             Err(failure) => return Outcome::failed(failure),
         };
         let reference = format!("centra-{}", record.order.number);
-        if job.payload.get("cancel").and_then(|c| c.as_bool()) == Some(true) {
+        if releasing {
             return match adyen.cancel(&psp, &reference, &key).await {
                 Ok(receipt) => Outcome::Done(Commit {
                     timeline: vec![step(&entity, ctx.now, "adyen", "authorisation_released", format!("cancel {}", receipt.psp_reference))],
@@ -878,6 +892,7 @@ mod tests {
             dispatches: vec![],
             erp_seen: None,
             revision: 0,
+            exchange_of: None,
         }
     }
 

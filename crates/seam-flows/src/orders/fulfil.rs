@@ -285,11 +285,14 @@ impl JobHandler for CentraShipment {
                 record.order.centra_id, dispatch.dispatch_id
             )
         });
+        // An order nobody paid for (a zero-value exchange) has nothing to
+        // capture and no PSP payment: its shipment is marked paid instead.
+        let zero_value = record.order.grand_total.is_zero();
         let request = ShipmentRequest {
             order: OrderInput::id(record.order.centra_id.clone()),
             lines: lines.iter().map(|(id, q)| (*id, *q as i32)).collect(),
-            capture: true,
-            is_paid: false,
+            capture: !zero_value,
+            is_paid: zero_value,
             is_good_to_go: true,
             send_email: false,
             idempotency_key: key,
@@ -399,6 +402,7 @@ impl JobHandler for CentraShipment {
                 format!("captured {value} (expected {})", dispatch.value)
             }
             Some(value) => format!("captured {value} of {} shipped", dispatch.value),
+            None if zero_value => "a zero-value order: marked paid, nothing to capture".into(),
             None => "nothing captured".into(),
         };
         timeline.push(step(

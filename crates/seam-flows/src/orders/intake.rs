@@ -287,6 +287,30 @@ impl OrderChanged {
             Ok(service) => service,
             Err(problems) => return Outcome::Exception(exception_for(&canonical, &problems)),
         };
+        // A zero-value exchange Seam placed for a return names its original.
+        let exchange_of = match order
+            .external_id
+            .as_deref()
+            .and_then(crate::returns::parse_exchange_external_id)
+        {
+            Some((original_centra_id, return_id)) => {
+                let original_number = match ctx
+                    .store
+                    .find_link("centra-order", &original_centra_id)
+                    .await
+                {
+                    Ok(entity) => entity
+                        .and_then(|e| e.strip_prefix("order:").and_then(|n| n.parse::<i64>().ok())),
+                    Err(error) => return store_failure(error),
+                };
+                Some(super::ExchangeOrigin {
+                    original_centra_id,
+                    original_number,
+                    return_id,
+                })
+            }
+            None => None,
+        };
         let record = OrderRecord {
             stage: OrderStage::Posting,
             service,
@@ -296,6 +320,7 @@ impl OrderChanged {
             dispatches: Vec::new(),
             erp_seen: None,
             revision: 0,
+            exchange_of,
             order: canonical,
         };
         let id = &record.order.centra_id;
@@ -341,12 +366,21 @@ impl OrderChanged {
                 "seam",
                 "validated",
                 format!(
-                    "{} lines, {} {}; shipping '{}' → {}; posting to the warehouse and the ERP",
+                    "{} lines, {} {}; shipping '{}' → {}; posting to the warehouse and the ERP{}",
                     record.order.lines.len(),
                     record.order.grand_total.amount,
                     record.order.currency,
                     record.order.shipping_method.as_deref().unwrap_or(""),
-                    record.service
+                    record.service,
+                    record
+                        .exchange_of
+                        .as_ref()
+                        .map(|x| format!(
+                            " (zero-value exchange for {}, Reveni return {})",
+                            x.original(),
+                            x.return_id
+                        ))
+                        .unwrap_or_default()
                 ),
             )],
             ..Default::default()

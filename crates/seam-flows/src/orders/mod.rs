@@ -114,6 +114,30 @@ pub struct OrderRecord {
     /// Bumped by every edit, so each edit's effects get keys of their own.
     #[serde(default)]
     pub revision: u32,
+    /// Set when the order is a zero-value exchange Seam placed for a return.
+    #[serde(default)]
+    pub exchange_of: Option<ExchangeOrigin>,
+}
+
+/// What a zero-value exchange order replaces: the original order and the
+/// Reveni return that asked for it (read from the order's externalId,
+/// `crate::returns::exchange_external_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeOrigin {
+    pub original_centra_id: String,
+    /// The original order's number, when Seam knows the original order.
+    pub original_number: Option<i64>,
+    pub return_id: String,
+}
+
+impl ExchangeOrigin {
+    /// "order 1001" or, when Seam does not know it, the Centra id.
+    pub fn original(&self) -> String {
+        match self.original_number {
+            Some(number) => format!("order {number}"),
+            None => format!("the order with Centra id {}", self.original_centra_id),
+        }
+    }
 }
 
 impl OrderRecord {

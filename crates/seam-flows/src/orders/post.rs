@@ -258,7 +258,15 @@ pub(crate) fn sales_order(flow: &OrderFlow, record: &OrderRecord) -> SalesOrder 
         order_status: Some(Reference::id("B")),
         tran_date: Some(order.order_date.clone()),
         other_ref_num: Some(order.number.to_string()),
-        memo: Some(format!("Centra order {}", order.number)),
+        memo: Some(match &record.exchange_of {
+            Some(exchange) => format!(
+                "Centra order {}: zero-value exchange for Centra {} (Reveni return {})",
+                order.number,
+                exchange.original(),
+                exchange.return_id
+            ),
+            None => format!("Centra order {}", order.number),
+        }),
         currency: None,
         subsidiary: None,
         location: None,

@@ -11,13 +11,16 @@ use seam_engine::{
     NewEffect, NewException, Outcome,
 };
 use seam_model::mapping::DispositionAction;
-use seam_model::returns::{check_request, plan_refund, ItemCheck, RefundedUnits, RequestedItem};
-use seam_model::OwnerTeam;
+use seam_model::returns::{
+    check_request, plan_refund, ItemCheck, RefundPlan, RefundedUnits, RequestedItem,
+};
+use seam_model::{Money, OwnerTeam};
 use serde_json::json;
 
 use super::{
-    load_returns, steps, write_returns, CaseLine, OrderReturns, ReceivedLine, ReturnCase,
-    ReturnFlow, ReturnSource, ReturnStage, FLOW, REVENI_LINK, WAREHOUSE_LINK,
+    exchange_external_id, load_returns, steps, write_returns, CaseLine, ExchangeLine, OrderReturns,
+    ReceivedLine, ReturnCase, ReturnFlow, ReturnSource, ReturnStage, FLOW, REVENI_LINK,
+    WAREHOUSE_LINK,
 };
 use crate::orders::{load_record, OrderRecord};
 
@@ -191,8 +194,11 @@ impl JobHandler for ReveniChanged {
             }
         }
         // Units Reveni accepted (the merchant's decision, made by Seam on
-        // inspection or by hand in Reveni) are what the money follows.
+        // inspection or by hand in Reveni) are what the money follows; an
+        // item taken in exchange is settled by its exchange order, never
+        // refunded.
         let mut accepted: Vec<(i64, u32)> = Vec::new();
+        let mut refunded: Vec<(i64, u32)> = Vec::new();
         for item in &current.return_items {
             let units = item.review.as_ref().map_or(0, |r| r.accepted_quantity);
             let Some(line) = case
@@ -204,7 +210,37 @@ impl JobHandler for ReveniChanged {
             };
             if units > 0 {
                 accepted.push((line.line_id, units.min(line.units)));
+                if item.exchange_sku().is_none() {
+                    refunded.push((line.line_id, units.min(line.units)));
+                }
             }
+        }
+        for wanted in exchanges_due(case, &current, &centra_id) {
+            commit.timeline.extend(steps(
+                &entity,
+                id,
+                ctx.now,
+                "reveni",
+                "exchange_requested",
+                format!(
+                    "{} × {} to be exchanged for {} ({}); checking Centra's stock",
+                    wanted.units,
+                    wanted.returned_sku,
+                    wanted.sku,
+                    if current.instant {
+                        "instant exchange: at once"
+                    } else {
+                        "standard exchange: the items were accepted"
+                    }
+                ),
+            ));
+            commit.effects.push(effect(
+                "exchange_order",
+                &entity,
+                wanted.key.clone(),
+                json!({ "case": id, "key": wanted.key }),
+            ));
+            case.exchanges.push(wanted);
         }
         let case_id = case.id.clone();
         let needs_money = case.refund.is_none() && !accepted.is_empty();
@@ -215,6 +251,7 @@ impl JobHandler for ReveniChanged {
                 &mut returns,
                 &case_id,
                 accepted,
+                refunded,
                 &mut commit,
                 ctx.now,
             ) {
@@ -226,20 +263,81 @@ impl JobHandler for ReveniChanged {
     }
 }
 
-/// Computes a return's refund once, from the units accepted, and queues
-/// the credit memo, the PSP refund and the Centra return with it. `Some`
-/// is the outcome the job ends with instead.
+/// The exchanges of a return that fall due now and have no exchange order
+/// yet. Reveni's help centre: an instant exchange creates the new order
+/// straight away, a standard one once the merchant accepts the items; so
+/// Seam places it when the request is checked (instant) or for the units
+/// accepted (standard). Items Seam refused get none. Each new tranche of
+/// units gets its own key, so the same Reveni state always derives the
+/// same keys.
+fn exchanges_due(
+    case: &ReturnCase,
+    current: &seam_connectors::reveni::Return,
+    centra_id: &str,
+) -> Vec<ExchangeLine> {
+    if !case.stage.claims_units() {
+        return Vec::new();
+    }
+    let mut due = Vec::new();
+    for item in &current.return_items {
+        let Some(sku) = item.exchange_sku() else {
+            continue;
+        };
+        let Some(line) = case
+            .lines
+            .iter()
+            .find(|l| l.item_id.as_deref() == Some(item.item_id.as_str()))
+        else {
+            continue;
+        };
+        let units_due = if current.instant {
+            line.units
+        } else {
+            item.review
+                .as_ref()
+                .map_or(0, |r| r.accepted_quantity)
+                .min(line.units)
+        };
+        let placed: u32 = case
+            .exchanges
+            .iter()
+            .filter(|e| e.item_id == item.item_id)
+            .map(|e| e.units)
+            .sum();
+        if units_due <= placed {
+            continue;
+        }
+        due.push(ExchangeLine {
+            item_id: item.item_id.clone(),
+            line_id: line.line_id,
+            returned_sku: line.sku.clone(),
+            sku: sku.to_string(),
+            units: units_due - placed,
+            key: exchange_external_id(centra_id, &case.id, &item.item_id, units_due),
+            order: None,
+        });
+    }
+    due
+}
+
+/// Computes a return's refund once, from the units accepted for a refund
+/// (`refunded`; exchanged units refund nothing), and queues the credit
+/// memo, the PSP refund and the Centra return with it. `accepted` is every
+/// unit accepted, exchanged or not: all of them are recorded as returned
+/// in Centra. `Some` is the outcome the job ends with instead.
+#[allow(clippy::too_many_arguments)]
 fn settle_money(
     record: &OrderRecord,
     returns: &mut OrderReturns,
     case_id: &str,
     accepted: Vec<(i64, u32)>,
+    refunded: Vec<(i64, u32)>,
     commit: &mut Commit,
     now: seam_engine::Millis,
 ) -> Option<Outcome> {
     let entity = crate::orders::order_entity(record.order.number);
     let mut units = Vec::new();
-    for (line_id, count) in &accepted {
+    for (line_id, count) in &refunded {
         let Some(line) = record.order.line(*line_id) else {
             return Some(Outcome::failed(Failure::data(format!(
                 "line {line_id} is not on order {}",
@@ -252,7 +350,13 @@ fn settle_money(
             units: *count,
         });
     }
+    let nothing = || RefundPlan {
+        lines: Vec::new(),
+        total: Money::zero(record.order.currency),
+        tax: Money::zero(record.order.currency),
+    };
     let plan = match plan_refund(&units) {
+        _ if units.is_empty() => nothing(),
         Ok(plan) => plan,
         Err(error) => {
             return Some(Outcome::Exception(ExceptionDraft::new(
@@ -304,6 +408,15 @@ fn settle_money(
         })
         .collect::<Vec<_>>()
         .join("; ");
+    let exchanged: u32 =
+        accepted.iter().map(|(_, u)| u).sum::<u32>() - refunded.iter().map(|(_, u)| u).sum::<u32>();
+    let detail = match (plan.lines.is_empty(), exchanged) {
+        (true, _) => format!(
+            "{exchanged} unit(s) exchanged: settled by the exchange order, nothing refunded"
+        ),
+        (false, 0) => detail,
+        (false, _) => format!("{detail}; {exchanged} unit(s) exchanged, not refunded"),
+    };
     commit.timeline.extend(steps(
         &entity,
         case_id,
@@ -312,17 +425,20 @@ fn settle_money(
         "refund_computed",
         format!("{} to refund ({detail})", plan.total),
     ));
+    let pays = plan.total.amount > Decimal::ZERO;
     let case = returns.case_mut(case_id)?;
     case.accepted = accepted;
     case.refund = Some(plan);
     let payload = json!({ "case": case_id });
-    commit.effects.push(effect(
-        "credit_memo",
-        &entity,
-        format!("erp-credit-memo:{centra_id}:{case_id}"),
-        payload.clone(),
-    ));
-    if !case.instant {
+    if pays {
+        commit.effects.push(effect(
+            "credit_memo",
+            &entity,
+            format!("erp-credit-memo:{centra_id}:{case_id}"),
+            payload.clone(),
+        ));
+    }
+    if pays && !case.instant {
         commit.effects.push(effect(
             "psp_refund",
             &entity,
@@ -538,9 +654,15 @@ impl JobHandler for Received {
             )),
             ReturnSource::Reveni => {}
             ReturnSource::Warehouse if !accepted.is_empty() => {
-                if let Some(outcome) =
-                    settle_money(&record, &mut returns, &id, accepted, &mut commit, ctx.now)
-                {
+                if let Some(outcome) = settle_money(
+                    &record,
+                    &mut returns,
+                    &id,
+                    accepted.clone(),
+                    accepted,
+                    &mut commit,
+                    ctx.now,
+                ) {
                     return outcome;
                 }
             }

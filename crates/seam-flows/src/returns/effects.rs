@@ -1,8 +1,9 @@
 //! The effects of a return, each a job of its own keyed by the return, so
 //! each is done once: the NetSuite return authorisation, credit memo and
-//! write-off, the PSP refund, the Centra return, and the decisions sent
-//! back to Reveni. Each reads its record back (or is answered with it) and
-//! writes what it made into the return's state.
+//! write-off, the PSP refund, the Centra return and the refund recorded on
+//! it, and the decisions sent back to Reveni. Each reads its record back
+//! (or is answered with it) and writes what it made into the return's
+//! state.
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use seam_connectors::netsuite::{
 use seam_connectors::reveni::ValidationItem;
 use seam_engine::{
     Commit, ExceptionDraft, Failure, FailureClass, HandlerRegistry, Job, JobContext, JobHandler,
-    Link, Outcome,
+    JobSpec, Link, NewEffect, Outcome,
 };
 use seam_model::OwnerTeam;
 
@@ -29,6 +30,7 @@ pub(super) fn register(flow: &Arc<ReturnFlow>, registry: &mut HandlerRegistry) {
     registry.register(FLOW, "credit_memo", Arc::new(CreditMemo(flow.clone())));
     registry.register(FLOW, "psp_refund", Arc::new(PspRefund(flow.clone())));
     registry.register(FLOW, "centra_return", Arc::new(CentraReturn(flow.clone())));
+    registry.register(FLOW, "centra_refund", Arc::new(CentraRefund(flow.clone())));
     registry.register(FLOW, "write_off", Arc::new(WriteOff(flow.clone())));
     registry.register(
         FLOW,
@@ -43,15 +45,15 @@ pub(super) fn register(flow: &Arc<ReturnFlow>, registry: &mut HandlerRegistry) {
 }
 
 /// The order, its returns and the one this job is for.
-struct Loaded {
-    entity: String,
-    record: OrderRecord,
+pub(super) struct Loaded {
+    pub(super) entity: String,
+    pub(super) record: OrderRecord,
     returns: OrderReturns,
     case_id: String,
 }
 
 impl Loaded {
-    async fn of(job: &Job, ctx: &JobContext) -> Result<Loaded, Outcome> {
+    pub(super) async fn of(job: &Job, ctx: &JobContext) -> Result<Loaded, Outcome> {
         let entity = job.spec.entity_key.clone();
         let case_id = job
             .payload
@@ -75,30 +77,31 @@ impl Loaded {
         })
     }
 
-    fn case(&self) -> &ReturnCase {
+    pub(super) fn case(&self) -> &ReturnCase {
         self.returns
             .case(&self.case_id)
             .expect("checked when loaded")
     }
 
     /// Changes the return, moves its stage and commits it with `commit`.
-    fn done(
+    pub(super) fn done(
         mut self,
         now: seam_engine::Millis,
         mut commit: Commit,
         change: impl FnOnce(&mut ReturnCase),
     ) -> Outcome {
         if let Some(case) = self.returns.cases.iter_mut().find(|c| c.id == self.case_id) {
+            let was_closed = case.stage == super::ReturnStage::Closed;
             change(case);
             case.settle_stage();
-            if case.stage == super::ReturnStage::Closed {
+            if case.stage == super::ReturnStage::Closed && !was_closed {
                 commit.timeline.extend(steps(
                     &self.entity,
                     &self.case_id,
                     now,
                     "seam",
                     "closed",
-                    "credited, refunded and recorded in Centra",
+                    case.closed_detail(),
                 ));
             }
         }
@@ -124,7 +127,7 @@ impl Loaded {
 /// when the credit memo is refused, say) still go ahead; its resubmit runs
 /// this effect again. Anything else is retried, and raised when retries
 /// are spent.
-fn refused_or_failed(
+pub(super) fn refused_or_failed(
     job: &Job,
     ctx: &JobContext,
     failure: Failure,
@@ -461,14 +464,27 @@ impl JobHandler for PspRefund {
             }],
             ..Default::default()
         };
+        // The refund is recorded on the Centra return next (or by the
+        // Centra return itself, if that comes later).
+        let mut commit = commit;
+        commit.effects.push(NewEffect {
+            spec: JobSpec::new(FLOW, "centra_refund", &loaded.entity),
+            payload: serde_json::json!({ "case": case.id }),
+            idempotency_key: format!(
+                "centra-refund:{}:{}",
+                loaded.record.order.centra_id, case.id
+            ),
+        });
         let reference = receipt.psp_reference.clone();
         loaded.done(ctx.now, commit, |case| case.psp_refund = Some(reference))
     }
 }
 
-/// The return and its refund recorded in Centra, against the shipments
-/// the units left in. Centra's stock is not touched (the stock flow sets it
-/// from the warehouse, where returned units are pending inspection).
+/// The return recorded in Centra, against the shipments the units left in:
+/// every accepted unit, refunded or exchanged. Centra's stock is not
+/// touched (the stock flow sets it from the warehouse, where returned units
+/// are pending inspection). Once the customer has been paid back (by the
+/// PSP, or by Reveni up front), the refund is recorded on it too.
 struct CentraReturn(Arc<ReturnFlow>);
 
 #[async_trait]
@@ -497,9 +513,9 @@ impl JobHandler for CentraReturn {
         };
         // Units per shipment line, taken from the shipments in order.
         let mut by_shipment: Vec<(i64, Vec<(i64, i32)>)> = Vec::new();
-        for reversal in &plan.lines {
-            let line_id = reversal.line_id.parse::<i64>().unwrap_or_default();
-            let mut left = reversal.units as i32;
+        for (line_id, units) in &case.accepted {
+            let line_id = *line_id;
+            let mut left = *units as i32;
             for shipment in order.shipments.iter().filter(|s| s.is_shipped) {
                 for line in &shipment.lines {
                     if left == 0 || line.order_line.as_ref().map(|l| l.id) != Some(line_id) {
@@ -525,13 +541,18 @@ impl JobHandler for CentraReturn {
                     "centra_return_refused",
                     OwnerTeam::Ops,
                     format!(
-                        "Return {} of order {}: Centra's shipments have no {} unreturned unit(s) of line {line_id} to record the return against.",
-                        case.id, loaded.record.order.number, reversal.units
+                        "Return {} of order {}: Centra's shipments have no {units} unreturned unit(s) of line {line_id} to record the return against.",
+                        case.id, loaded.record.order.number
                     ),
                     "Record the return in Centra by hand, then resolve.",
                 ));
             }
         }
+        let exchanged = case
+            .exchanges
+            .iter()
+            .map(|e| format!("; {} × {} exchanged for {}", e.units, e.returned_sku, e.sku))
+            .collect::<String>();
         let mut made = Vec::new();
         for (shipment_id, lines) in by_shipment {
             let request = ReturnRequest {
@@ -539,7 +560,7 @@ impl JobHandler for CentraReturn {
                 lines,
                 return_stock: false,
                 comment: Some(format!(
-                    "Seam return {}: refund {} (NetSuite and the PSP carry the same amount)",
+                    "Seam return {}: refund {} (NetSuite and the PSP carry the same amount){exchanged}",
                     case.id, plan.total
                 )),
                 idempotency_key: format!("seam-{}-{shipment_id}", case.id),
@@ -552,8 +573,8 @@ impl JobHandler for CentraReturn {
                         case.id, loaded.record.order.number, failure.message
                     );
                     return refused_or_failed(
-                    job,
-                    ctx,
+                        job,
+                        ctx,
                         failure,
                         ExceptionDraft::new(
                             "centra_return_refused",
@@ -571,21 +592,160 @@ impl JobHandler for CentraReturn {
             }
             made.push(created.id);
         }
-        let commit = Commit {
+        let mut commit = Commit {
             timeline: steps(
                 &loaded.entity,
                 &case.id,
                 ctx.now,
                 "centra",
                 "recorded_in_centra",
-                format!("Centra return(s) {made:?} completed, refund {}", plan.total),
+                format!(
+                    "Centra return(s) {made:?} completed, refund {}{exchanged}",
+                    plan.total
+                ),
             ),
             ..Default::default()
         };
+        // The refund, if the customer has been paid back already.
+        let mut recorded = None;
+        if let (Some(return_id), Some(reference)) = (made.first(), refund_reference(case)) {
+            match record_refund(flow, &loaded, *return_id, &reference, ctx.now).await {
+                Ok((entry, steps)) => {
+                    commit.timeline.extend(steps);
+                    recorded = Some(entry);
+                }
+                Err(failure) if failure.class == FailureClass::Data => {
+                    // The return is recorded; only the refund entry is
+                    // refused: raised on its own, with its own resubmit.
+                    let (message, hint) = refund_refused(&loaded, &failure);
+                    commit.exceptions.push(seam_engine::NewException {
+                        exception_type: "centra_refund_refused".into(),
+                        owner: OwnerTeam::Finance,
+                        spec: JobSpec::new(FLOW, "centra_refund", &loaded.entity),
+                        message,
+                        fix_hint: hint.into(),
+                        payload: serde_json::json!({ "case": case.id }),
+                        attempts: 1,
+                    });
+                }
+                Err(failure) => return Outcome::failed(failure),
+            }
+        }
         loaded.done(ctx.now, commit, |case| {
             case.centra_returns.extend(made);
             case.centra_recorded = true;
+            if recorded.is_some() {
+                case.centra_refund = recorded;
+            }
         })
+    }
+}
+
+/// The reference of the refund made: the PSP's, or Reveni's when it paid
+/// the customer up front. `None` while the customer has not been paid
+/// back (nothing to record yet) or when the return refunds nothing.
+fn refund_reference(case: &ReturnCase) -> Option<String> {
+    if !case.refunds_money() || case.centra_refund.is_some() {
+        return None;
+    }
+    match (&case.psp_refund, case.instant) {
+        (Some(psp), _) => Some(psp.clone()),
+        (None, true) => Some(format!("reveni-{}", case.id)),
+        (None, false) => None,
+    }
+}
+
+/// Records the return's refund on the Centra return (never a refund
+/// itself: see `CentraClient::record_return_refund`). Answers the payment
+/// entry id and the timeline steps.
+async fn record_refund(
+    flow: &ReturnFlow,
+    loaded: &Loaded,
+    return_id: i64,
+    reference: &str,
+    now: seam_engine::Millis,
+) -> Result<(String, Vec<seam_engine::TimelineEntry>), Failure> {
+    let case = loaded.case();
+    let Some(plan) = &case.refund else {
+        return Err(Failure::data("the return has no refund"));
+    };
+    let recorded = flow
+        .centra
+        .record_return_refund(return_id, &plan.total, reference)
+        .await?;
+    let steps = steps(
+        &loaded.entity,
+        &case.id,
+        now,
+        "centra",
+        "refund_recorded_in_centra",
+        format!(
+            "refund {} recorded on Centra return {return_id} (payment entry {}, reference {reference}){}",
+            plan.total,
+            recorded.entry.id,
+            if recorded.replayed {
+                "; found from an earlier attempt"
+            } else {
+                ""
+            }
+        ),
+    );
+    Ok((recorded.entry.id.to_string(), steps))
+}
+
+fn refund_refused(loaded: &Loaded, failure: &Failure) -> (String, &'static str) {
+    let case = loaded.case();
+    (
+        format!(
+            "Return {} of {}: the customer was refunded {}, but Centra refused to record the refund on its return: {}",
+            case.id,
+            loaded.order_names(),
+            case.refund
+                .as_ref()
+                .map(|p| p.total.to_string())
+                .unwrap_or_default(),
+            failure.message
+        ),
+        "Record the refund on the return in Centra by hand (nothing is refunded again), then resolve; or resubmit.",
+    )
+}
+
+/// The refund recorded on the Centra return, once the PSP has refunded
+/// (queued by the PSP refund). A return not yet recorded in Centra records
+/// the refund itself when it is.
+struct CentraRefund(Arc<ReturnFlow>);
+
+#[async_trait]
+impl JobHandler for CentraRefund {
+    async fn handle(&self, job: &Job, ctx: &JobContext) -> Outcome {
+        let loaded = match Loaded::of(job, ctx).await {
+            Ok(loaded) => loaded,
+            Err(outcome) => return outcome,
+        };
+        let case = loaded.case();
+        let (Some(return_id), Some(reference)) =
+            (case.centra_returns.first().copied(), refund_reference(case))
+        else {
+            return Outcome::done();
+        };
+        match record_refund(&self.0, &loaded, return_id, &reference, ctx.now).await {
+            Ok((entry, steps)) => {
+                let commit = Commit {
+                    timeline: steps,
+                    ..Default::default()
+                };
+                loaded.done(ctx.now, commit, |case| case.centra_refund = Some(entry))
+            }
+            Err(failure) => {
+                let (message, hint) = refund_refused(&loaded, &failure);
+                refused_or_failed(
+                    job,
+                    ctx,
+                    failure,
+                    ExceptionDraft::new("centra_refund_refused", OwnerTeam::Finance, message, hint),
+                )
+            }
+        }
     }
 }
 

@@ -27,13 +27,23 @@
 //! - Once units are accepted, the refund is computed once
 //!   (`seam_model::returns::plan_refund`, the exact reversal of the units'
 //!   original allocation) and the same figures go to the NetSuite credit
-//!   memo (`credit_memo`), the PSP refund (`psp_refund`) and the Centra
-//!   return (`centra_return`), each keyed by the return, so a repeated
+//!   memo (`credit_memo`), the PSP refund (`psp_refund`), the Centra
+//!   return (`centra_return`) and the refund recorded on it
+//!   (`centra_refund`), each keyed by the return, so a repeated
 //!   notification can never post a second credit or refund.
+//! - An item asked in exchange refunds nothing: once it is due (at the
+//!   request in Reveni's instant mode, once accepted otherwise) a
+//!   zero-value exchange order is placed in Centra (`exchange_order`, see
+//!   `exchange`), if Centra has the replacement free to allocate; if not,
+//!   an exception for CX whose resubmit checks again.
+//! - `poll_reveni` lists the returns Reveni changed since the last look,
+//!   so a webhook Reveni never delivers is caught within one interval.
 
 mod decide;
 mod effects;
+mod exchange;
 mod intake;
+mod poll;
 
 use std::sync::Arc;
 
@@ -42,7 +52,10 @@ use seam_connectors::adyen::AdyenClient;
 use seam_connectors::centra::CentraClient;
 use seam_connectors::netsuite::NetSuiteClient;
 use seam_connectors::reveni::ReveniClient;
-use seam_engine::{Failure, HandlerRegistry, JobContext, Outcome, StateWrite, TimelineEntry};
+use seam_engine::scheduler::ScheduledTask;
+use seam_engine::{
+    Failure, HandlerRegistry, JobContext, JobSpec, Outcome, StateWrite, TimelineEntry,
+};
 use seam_model::returns::{RefundPlan, Refusal, ReturnableLine};
 use serde::{Deserialize, Serialize};
 
@@ -114,6 +127,48 @@ pub struct ReceivedLine {
     pub disposition: String,
 }
 
+/// Units of one returned item the customer takes in exchange for another
+/// variant, and the zero-value order that gives it to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeLine {
+    /// Reveni's item id.
+    pub item_id: String,
+    /// The original order line the returned units come from.
+    pub line_id: i64,
+    pub returned_sku: String,
+    /// The replacement.
+    pub sku: String,
+    pub units: u32,
+    /// The idempotency key, and the exchange order's externalId in Centra.
+    pub key: String,
+    /// The exchange order once placed: (Centra order number, Centra order id).
+    pub order: Option<(i64, String)>,
+}
+
+/// The externalId (and idempotency key) of an exchange order: derived
+/// from the original order, the Reveni return, the item and the units of
+/// it exchanged so far, so a duplicate or replayed notification always
+/// derives the same key and never places a second order.
+pub fn exchange_external_id(
+    original_centra_id: &str,
+    return_id: &str,
+    item_id: &str,
+    units_through: u32,
+) -> String {
+    format!("seam-exchange:{original_centra_id}:{return_id}:{item_id}:{units_through}")
+}
+
+/// (original Centra order id, Reveni return id) of an exchange order's externalId.
+pub fn parse_exchange_external_id(external_id: &str) -> Option<(String, String)> {
+    let mut parts = external_id.split(':');
+    if parts.next()? != "seam-exchange" {
+        return None;
+    }
+    let original = parts.next().filter(|p| !p.is_empty())?;
+    let return_id = parts.next().filter(|p| !p.is_empty())?;
+    Some((original.to_string(), return_id.to_string()))
+}
+
 /// One return of an order and everything done for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnCase {
@@ -141,6 +196,12 @@ pub struct ReturnCase {
     pub psp_refund: Option<String>,
     pub centra_returns: Vec<i64>,
     pub centra_recorded: bool,
+    /// The REFUND payment entry recorded on the Centra return.
+    #[serde(default)]
+    pub centra_refund: Option<String>,
+    /// Items taken in exchange and their zero-value orders.
+    #[serde(default)]
+    pub exchanges: Vec<ExchangeLine>,
 }
 
 impl CaseLine {
@@ -181,6 +242,8 @@ impl ReturnCase {
             psp_refund: None,
             centra_returns: Vec::new(),
             centra_recorded: false,
+            centra_refund: None,
+            exchanges: Vec::new(),
         }
     }
 
@@ -188,13 +251,40 @@ impl ReturnCase {
         return_entity(&self.id)
     }
 
+    /// Whether the refund moves money (an exchange-only return refunds nothing).
+    fn refunds_money(&self) -> bool {
+        self.refund
+            .as_ref()
+            .is_some_and(|plan| plan.total.amount > rust_decimal::Decimal::ZERO)
+    }
+
     /// Every money step done: credited, refunded (unless Reveni paid
-    /// instantly) and recorded in Centra.
+    /// instantly) and the return and its refund recorded in Centra; every
+    /// exchanged item has its exchange order.
     fn money_done(&self) -> bool {
+        let paid_back = !self.refunds_money()
+            || (self.credit_memo.is_some()
+                && (self.instant || self.psp_refund.is_some())
+                && self.centra_refund.is_some());
         self.refund.is_some()
-            && self.credit_memo.is_some()
-            && (self.instant || self.psp_refund.is_some())
+            && paid_back
             && self.centra_recorded
+            && self.exchanges.iter().all(|e| e.order.is_some())
+    }
+
+    /// What closing the return meant, for its timeline.
+    fn closed_detail(&self) -> String {
+        let mut done = Vec::new();
+        if self.refunds_money() {
+            done.push("credited, refunded");
+        }
+        if !self.exchanges.is_empty() {
+            done.push("exchanged");
+        }
+        if done.is_empty() {
+            done.push("nothing to refund");
+        }
+        format!("{} and recorded in Centra", done.join(", "))
     }
 
     /// Moves to the furthest stage the facts support, never backwards.
@@ -292,6 +382,20 @@ impl ReturnFlow {
         intake::register(self, registry);
         decide::register(self, registry);
         effects::register(self, registry);
+        exchange::register(self, registry);
+        poll::register(self, registry);
+    }
+
+    /// The Reveni safety-net poll, when Reveni is connected.
+    pub fn scheduled_tasks(&self) -> Vec<ScheduledTask> {
+        if self.reveni.is_none() {
+            return Vec::new();
+        }
+        vec![ScheduledTask {
+            name: "returns-reveni-poll".into(),
+            every: self.config.reveni_poll_every,
+            spec: JobSpec::new(FLOW, "poll_reveni", poll::POLL_ENTITY),
+        }]
     }
 }
 

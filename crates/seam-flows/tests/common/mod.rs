@@ -51,7 +51,9 @@ impl Hub {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let text = sandbox.hub_config(&dir.path().display().to_string(), "127.0.0.1:0");
-        let config = seam_config::parse(&text, Path::new("sandbox.toml"), &|_| None).unwrap();
+        let mut config = seam_config::parse(&text, Path::new("sandbox.toml"), &|_| None).unwrap();
+        // Reveni's safety-net poll within a test's patience.
+        config.returns.reveni_poll_every = Duration::from_millis(500);
         let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("hub.db").display()))
             .await
             .unwrap();
