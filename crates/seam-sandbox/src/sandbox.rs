@@ -218,6 +218,8 @@ dispositions = {{ "RESTOCK" = "restock", "REFURBISH" = "hold", "REPAIR" = "hold"
 # The sandbox NetSuite's write-off expense account and the 3PL's location.
 write_off_account = "300"
 write_off_location = "7"
+# The safety net under Reveni's webhooks: returns changed since the last look.
+reveni_poll_every = "60s"
 "#,
             centra = self.url("centra"),
             centra_token = centra::DEFAULT_TOKEN,

@@ -468,14 +468,23 @@ impl TrafficGenerator {
             .lines
             .iter()
             .find(|l| l.shipped_quantity > l.returned_quantity)?;
-        let exchange_sku = exchange.then(|| {
-            let other = crate::brand::SIZES
+        // Another size of the same variant, drawn: some are in stock (a
+        // zero-value exchange order follows), some sold out (an exception
+        // for CX until stock arrives).
+        let exchange_sku = if exchange {
+            let others: Vec<&str> = crate::brand::SIZES
                 .iter()
-                .find(|s| **s != line.size)
                 .copied()
-                .unwrap_or("M");
-            format!("{}{}{}", line.product_number, line.variant_number, other)
-        });
+                .filter(|s| *s != line.size)
+                .collect();
+            let other = others.choose(&mut self.rng).copied().unwrap_or("M");
+            Some(format!(
+                "{}{}{}",
+                line.product_number, line.variant_number, other
+            ))
+        } else {
+            None
+        };
         let created = self
             .systems
             .reveni

@@ -445,7 +445,7 @@ impl JobHandler for PspRefund {
                 );
             }
         };
-        let commit = Commit {
+        let mut commit = Commit {
             timeline: steps(
                 &loaded.entity,
                 &case.id,
@@ -466,7 +466,6 @@ impl JobHandler for PspRefund {
         };
         // The refund is recorded on the Centra return next (or by the
         // Centra return itself, if that comes later).
-        let mut commit = commit;
         commit.effects.push(NewEffect {
             spec: JobSpec::new(FLOW, "centra_refund", &loaded.entity),
             payload: serde_json::json!({ "case": case.id }),
@@ -559,10 +558,14 @@ impl JobHandler for CentraReturn {
                 shipment_id,
                 lines,
                 return_stock: false,
-                comment: Some(format!(
-                    "Seam return {}: refund {} (NetSuite and the PSP carry the same amount){exchanged}",
-                    case.id, plan.total
-                )),
+                comment: Some(if case.refunds_money() {
+                    format!(
+                        "Seam return {}: refund {} (NetSuite and the PSP carry the same amount){exchanged}",
+                        case.id, plan.total
+                    )
+                } else {
+                    format!("Seam return {}: nothing refunded{exchanged}", case.id)
+                }),
                 idempotency_key: format!("seam-{}-{shipment_id}", case.id),
             };
             let created = match flow.centra.create_return(&request).await {

@@ -446,3 +446,27 @@ pub(crate) fn steps(
         },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exchange_key_names_its_original_order_and_return() {
+        let key = exchange_external_id("1497ccf644db871e", "5b1c-uuid", "item-1", 2);
+        assert_eq!(key, "seam-exchange:1497ccf644db871e:5b1c-uuid:item-1:2");
+        assert_eq!(
+            parse_exchange_external_id(&key),
+            Some(("1497ccf644db871e".into(), "5b1c-uuid".into()))
+        );
+        for other in [
+            "",
+            "centra-123",
+            "seam-exchange:",
+            "seam-exchange::r:i:1",
+            "x:a:b",
+        ] {
+            assert_eq!(parse_exchange_external_id(other), None, "{other}");
+        }
+    }
+}
