@@ -40,7 +40,8 @@ impl Scheduler {
         }
     }
 
-    /// Enqueues every task whose current slot was not enqueued yet. Returns how many were new.
+    /// Enqueues every task whose current slot was not enqueued yet and that
+    /// has no run already waiting. Returns how many were new.
     pub async fn tick(&self) -> Result<u64, StoreError> {
         let now = self.clock.now_ms();
         let effects: Vec<NewEffect> = self
@@ -48,12 +49,25 @@ impl Scheduler {
             .iter()
             .map(|task| due_effect(task, now))
             .collect();
-        self.store.enqueue_effects(&effects, now).await
+        // A slot key matters only while its slot can still be current on
+        // some node: an hour covers any clock skew between nodes.
+        self.store
+            .enqueue_scheduled(&effects, now - 3_600_000, now)
+            .await
     }
 
-    /// Leads when it can and ticks every second while leading, until `stop`.
+    /// Leads when it can and, while leading, ticks twice per interval of its
+    /// most frequent task (between every 50 ms and every second), so a task
+    /// due every 200 ms runs every 200 ms, until `stop`.
     pub async fn run(&self, stop: CancellationToken) {
-        self.run_every(stop, Duration::from_secs(1)).await
+        let shortest = self
+            .tasks
+            .iter()
+            .map(|task| task.every)
+            .min()
+            .unwrap_or(Duration::from_secs(1));
+        let tick = (shortest / 2).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        self.run_every(stop, tick).await
     }
 
     /// As `run`, ticking every `tick` (tests and benchmarks use shorter ticks).
