@@ -30,6 +30,35 @@ pub struct Config {
     pub products: seam_model::product::ProductRules,
     pub orders: OrdersConfig,
     pub returns: ReturnsConfig,
+    pub stock: StockConfig,
+}
+
+/// `[stock]`: the stock flow's rhythm. Centra's budget, not these, bounds
+/// how many writes are made: changes are coalesced per SKU between pushes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockConfig {
+    /// How often the warehouse's movement feed is read.
+    pub poll_every: Duration,
+    /// How often changed SKUs are set in Centra.
+    pub push_every: Duration,
+    /// Most SKUs set in one Centra write.
+    pub push_batch: usize,
+    /// How often a slice of SKUs is read back from Centra.
+    pub readback_every: Duration,
+    /// SKUs read back per run.
+    pub readback_slice: u32,
+}
+
+impl Default for StockConfig {
+    fn default() -> Self {
+        StockConfig {
+            poll_every: Duration::from_secs(1),
+            push_every: Duration::from_secs(1),
+            push_batch: 2_000,
+            readback_every: Duration::from_secs(30),
+            readback_slice: 2_000,
+        }
+    }
 }
 
 /// `[returns]`: where write-offs are booked in the ERP. Without both, a

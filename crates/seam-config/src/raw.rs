@@ -30,6 +30,19 @@ pub(crate) struct RawConfig {
     orders: RawOrders,
     #[serde(default)]
     returns: RawReturns,
+    #[serde(default)]
+    stock: RawStock,
+}
+
+/// `[stock]`: how often the stock flow reads the feed, pushes and reads back.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStock {
+    poll_every: Option<Spanned<String>>,
+    push_every: Option<Spanned<String>>,
+    push_batch: Option<usize>,
+    readback_every: Option<Spanned<String>>,
+    readback_slice: Option<u32>,
 }
 
 /// `[returns]`: where write-offs are booked in the ERP, and how often
@@ -583,6 +596,31 @@ impl RawConfig {
             }
         }
 
+        let defaults = StockConfig::default();
+        let stock = StockConfig {
+            poll_every: r.duration(
+                self.stock.poll_every.as_ref(),
+                "stock.poll_every",
+                defaults.poll_every,
+            ),
+            push_every: r.duration(
+                self.stock.push_every.as_ref(),
+                "stock.push_every",
+                defaults.push_every,
+            ),
+            push_batch: self.stock.push_batch.unwrap_or(defaults.push_batch).max(1),
+            readback_every: r.duration(
+                self.stock.readback_every.as_ref(),
+                "stock.readback_every",
+                defaults.readback_every,
+            ),
+            readback_slice: self
+                .stock
+                .readback_slice
+                .unwrap_or(defaults.readback_slice)
+                .max(1),
+        };
+
         if !r.errors.is_empty() {
             r.errors
                 .sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column));
@@ -601,6 +639,7 @@ impl RawConfig {
             products,
             orders,
             returns,
+            stock,
         })
     }
 }

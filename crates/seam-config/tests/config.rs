@@ -162,3 +162,35 @@ fn the_reveni_poll_defaults_to_a_minute_and_refuses_nonsense() {
         );
     }
 }
+
+#[test]
+fn the_stock_rhythm_defaults_and_says_which_line_is_wrong() {
+    let config = parse("", Path::new("seam.toml"), &env).unwrap();
+    assert_eq!(config.stock, seam_config::StockConfig::default());
+    let config = parse(
+        "[stock]\npoll_every = \"200ms\"\npush_every = \"500ms\"\npush_batch = 5000\n",
+        Path::new("seam.toml"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(
+        config.stock.poll_every,
+        std::time::Duration::from_millis(200)
+    );
+    assert_eq!(
+        config.stock.push_every,
+        std::time::Duration::from_millis(500)
+    );
+    assert_eq!(config.stock.push_batch, 5000);
+    let errors = parse(
+        "[stock]\npoll_every = \"often\"\n",
+        Path::new("seam.toml"),
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("seam.toml:2") && errors.contains("stock.poll_every"),
+        "{errors}"
+    );
+}

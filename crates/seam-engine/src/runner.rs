@@ -1,11 +1,14 @@
-//! The job runner: claims batches, runs handlers, commits outcomes.
+//! The job runner: claims due jobs, runs handlers, commits outcomes.
 //!
-//! Each round claims up to `batch_size` due jobs (never two of one entity),
-//! runs their handlers concurrently, turns every outcome into a completion
-//! (done, retry at a backed-off time, or parked as an exception), and
-//! commits the whole batch in one transaction. Leases are renewed while a
-//! batch runs; on shutdown, jobs not yet started are released unchanged and
-//! started ones finish and commit.
+//! `run` keeps up to `concurrency` jobs in flight, each handler on a task of
+//! its own (so handlers use every core), and commits completions as they
+//! finish, grouped into one transaction with whatever else finished
+//! meanwhile. A job that waits (on a vendor's budget, say) therefore holds
+//! back only its own entity, never the completions of faster jobs. Claims
+//! take only what there are free slots for (never two jobs of one entity),
+//! leases are renewed while a job runs or waits to be committed, and on
+//! shutdown the jobs in flight finish and commit. `run_once` is the same
+//! work one batch at a time, for tests that step the runner.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,11 +33,12 @@ use crate::types::{Job, NewException};
 pub struct RunnerConfig {
     /// Identifies this process's claims; unique per process.
     pub worker_id: String,
+    /// Most jobs taken by one claim.
     pub batch_size: u32,
     pub lease: Duration,
     /// How long to sleep when there is nothing to do (an ingest wakes it sooner).
     pub idle_poll: Duration,
-    /// Handlers running at once within a batch.
+    /// Jobs in flight at once (`run_once`: handlers at once within its batch).
     pub concurrency: usize,
     pub backoff: BackoffPolicy,
     /// Seed for the jitter of retry delays.
@@ -66,14 +70,22 @@ pub struct RunnerStats {
 }
 
 pub struct Runner {
+    core: Arc<Core>,
+    wake: Arc<Notify>,
+}
+
+/// What a job's task needs: shared by the runner and every task it spawns.
+struct Core {
     store: Arc<dyn Store>,
     handlers: HandlerRegistry,
     clock: Arc<dyn Clock>,
     config: RunnerConfig,
     rng: Mutex<StdRng>,
-    wake: Arc<Notify>,
     stats: Arc<RunnerStats>,
 }
+
+/// Most completions committed in one transaction.
+const COMMIT_GROUP: usize = 1_024;
 
 impl Runner {
     pub fn new(
@@ -84,13 +96,15 @@ impl Runner {
     ) -> Self {
         let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
         Runner {
-            store,
-            handlers,
-            clock,
-            config,
-            rng,
+            core: Arc::new(Core {
+                store,
+                handlers,
+                clock,
+                config,
+                rng,
+                stats: Arc::new(RunnerStats::default()),
+            }),
             wake: Arc::new(Notify::new()),
-            stats: Arc::new(RunnerStats::default()),
         }
     }
 
@@ -100,54 +114,141 @@ impl Runner {
     }
 
     pub fn stats(&self) -> Arc<RunnerStats> {
-        self.stats.clone()
+        self.core.stats.clone()
     }
 
     pub fn config(&self) -> &RunnerConfig {
-        &self.config
+        &self.core.config
     }
 
-    /// Runs until `stop` is cancelled, then finishes the batch in hand.
+    /// Runs until `stop` is cancelled, then lets the jobs in flight finish
+    /// and commits them.
     pub async fn run(&self, stop: CancellationToken) -> Result<(), StoreError> {
-        while !stop.is_cancelled() {
-            let handled = match self.run_once(&stop).await {
-                Ok(handled) => handled,
-                Err(error) => {
-                    // The database is unreachable or refused: nothing was
-                    // committed, leases will expire and the jobs run again.
-                    tracing::error!(%error, "job round failed; retrying shortly");
-                    tokio::time::sleep(self.config.idle_poll.max(Duration::from_secs(1))).await;
-                    continue;
-                }
-            };
-            if handled == 0 {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(self.config.idle_poll) => {}
+        let core = &self.core;
+        let config = &core.config;
+        let slots = config.concurrency.max(1);
+        // Claim when at least this many slots are free (or none is busy):
+        // one claim statement per job would cost more than the jobs.
+        let claim_at = (slots / 4).max(1);
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
+        // Jobs claimed and not yet committed: their leases are renewed.
+        let held: Arc<Mutex<std::collections::HashSet<i64>>> = Arc::default();
+        let committer = tokio::spawn(commit_loop(
+            core.clone(),
+            done_rx,
+            held.clone(),
+            self.wake.clone(),
+        ));
+        let mut in_flight = tokio::task::JoinSet::new();
+        let period = (config.lease / 3).max(Duration::from_millis(50));
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        // Whether the last claim found all it asked for: if not, wait for a
+        // wake-up, a finished job or the idle poll before asking again.
+        let mut queue_drained = false;
+        loop {
+            let stopping = stop.is_cancelled();
+            if stopping && in_flight.is_empty() {
+                break;
+            }
+            let free = slots.saturating_sub(in_flight.len());
+            if !stopping && !queue_drained && (free >= claim_at || in_flight.is_empty()) {
+                let want = free.min(config.batch_size.max(1) as usize);
+                match core
+                    .store
+                    .claim(
+                        &config.worker_id,
+                        want as u32,
+                        config.lease.as_millis() as i64,
+                        core.clock.now_ms(),
+                    )
+                    .await
+                {
+                    Ok(jobs) => {
+                        queue_drained = jobs.len() < want;
+                        core.stats
+                            .claimed
+                            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+                        let mut ids = held.lock().unwrap_or_else(|p| p.into_inner());
+                        for job in jobs {
+                            ids.insert(job.id);
+                            let core = core.clone();
+                            in_flight.spawn(async move {
+                                let result = core.execute(&job).await;
+                                Completion {
+                                    job_id: job.id,
+                                    result,
+                                }
+                            });
+                        }
+                        if !queue_drained {
+                            continue;
+                        }
+                    }
+                    Err(error) => {
+                        // Nothing was claimed; try again shortly.
+                        tracing::error!(%error, "claiming jobs failed; retrying shortly");
+                        queue_drained = true;
+                    }
                 }
             }
+            tokio::select! {
+                finished = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if let Some(finished) = finished {
+                        match finished {
+                            Ok(completion) => {
+                                let _ = done_tx.send(completion);
+                            }
+                            // `execute` catches a handler's panic; a task
+                            // can only fail here if it was aborted. Its lease
+                            // runs out and the job runs again.
+                            Err(error) => tracing::error!(%error, "a job task ended abnormally"),
+                        }
+                    }
+                }
+                _ = renew.tick() => {
+                    let ids: Vec<i64> = held
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .iter()
+                        .copied()
+                        .collect();
+                    if !ids.is_empty() {
+                        let until = core.clock.now_ms() + config.lease.as_millis() as i64;
+                        if let Err(error) = core.store.renew_leases(&config.worker_id, &ids, until).await {
+                            tracing::warn!(%error, "could not renew job leases");
+                        }
+                    }
+                }
+                _ = self.wake.notified(), if !stopping => queue_drained = false,
+                _ = tokio::time::sleep(config.idle_poll), if !stopping => queue_drained = false,
+                _ = stop.cancelled(), if !stopping => {}
+            }
         }
+        drop(done_tx);
+        committer
+            .await
+            .map_err(|e| StoreError::Conflict(format!("the commit task failed: {e}")))?;
         Ok(())
     }
 
     /// Claims one batch, runs it and commits it. Returns how many jobs it claimed.
     pub async fn run_once(&self, stop: &CancellationToken) -> Result<usize, StoreError> {
-        let lease_ms = self.config.lease.as_millis() as i64;
-        let jobs = self
+        let core = &self.core;
+        let lease_ms = core.config.lease.as_millis() as i64;
+        let jobs = core
             .store
             .claim(
-                &self.config.worker_id,
-                self.config.batch_size,
+                &core.config.worker_id,
+                core.config.batch_size,
                 lease_ms,
-                self.clock.now_ms(),
+                core.clock.now_ms(),
             )
             .await?;
         if jobs.is_empty() {
             return Ok(0);
         }
         let claimed = jobs.len();
-        self.stats
+        core.stats
             .claimed
             .fetch_add(claimed as u64, Ordering::Relaxed);
         let job_ids: Vec<_> = jobs.iter().map(|job| job.id).collect();
@@ -157,11 +258,11 @@ impl Runner {
                 if stop.is_cancelled() {
                     (job.id, None)
                 } else {
-                    let result = self.execute(&job).await;
+                    let result = core.execute(&job).await;
                     (job.id, Some(result))
                 }
             })
-            .buffer_unordered(self.config.concurrency.max(1))
+            .buffer_unordered(core.config.concurrency.max(1))
             .collect::<Vec<_>>();
         let results = self.with_lease_renewal(&job_ids, execution).await;
 
@@ -173,23 +274,16 @@ impl Runner {
                 None => unstarted.push(job_id),
             }
         }
-        for completion in &completions {
-            let counter = match completion.result {
-                CompletionResult::Done(_) => &self.stats.done,
-                CompletionResult::Retry { .. } => &self.stats.retried,
-                CompletionResult::Park(_) => &self.stats.parked,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-        self.store
-            .complete(&self.config.worker_id, completions, self.clock.now_ms())
+        core.count(&completions);
+        core.store
+            .complete(&core.config.worker_id, completions, core.clock.now_ms())
             .await?;
         if !unstarted.is_empty() {
-            let released = self
+            let released = core
                 .store
-                .release(&self.config.worker_id, &unstarted)
+                .release(&core.config.worker_id, &unstarted)
                 .await?;
-            self.stats.released.fetch_add(released, Ordering::Relaxed);
+            core.stats.released.fetch_add(released, Ordering::Relaxed);
         }
         Ok(claimed)
     }
@@ -200,21 +294,78 @@ impl Runner {
         job_ids: &[i64],
         work: impl std::future::Future<Output = T>,
     ) -> T {
-        let period = (self.config.lease / 3).max(Duration::from_millis(50));
+        let core = &self.core;
+        let period = (core.config.lease / 3).max(Duration::from_millis(50));
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tokio::pin!(work);
         loop {
             tokio::select! {
                 output = &mut work => return output,
                 _ = ticker.tick() => {
-                    let until = self.clock.now_ms() + self.config.lease.as_millis() as i64;
+                    let until = core.clock.now_ms() + core.config.lease.as_millis() as i64;
                     if let Err(error) =
-                        self.store.renew_leases(&self.config.worker_id, job_ids, until).await
+                        core.store.renew_leases(&core.config.worker_id, job_ids, until).await
                     {
                         tracing::warn!(%error, "could not renew job leases");
                     }
                 }
             }
+        }
+    }
+}
+
+/// Commits completions as they arrive, each time all that have arrived
+/// (up to `COMMIT_GROUP`) in one transaction, so a busy runner commits in
+/// large groups and an idle one at once. A commit the database refuses
+/// commits nothing: the group's leases are no longer renewed, run out, and
+/// the jobs run again (their effects carry idempotency keys), as they would
+/// had the process died.
+async fn commit_loop(
+    core: Arc<Core>,
+    mut done: tokio::sync::mpsc::UnboundedReceiver<Completion>,
+    held: Arc<Mutex<std::collections::HashSet<i64>>>,
+    wake: Arc<Notify>,
+) {
+    let mut group = Vec::new();
+    while let Some(first) = done.recv().await {
+        group.push(first);
+        while group.len() < COMMIT_GROUP {
+            match done.try_recv() {
+                Ok(completion) => group.push(completion),
+                Err(_) => break,
+            }
+        }
+        let ids: Vec<i64> = group.iter().map(|c| c.job_id).collect();
+        core.count(&group);
+        let completions = std::mem::take(&mut group);
+        if let Err(error) = core
+            .store
+            .complete(&core.config.worker_id, completions, core.clock.now_ms())
+            .await
+        {
+            tracing::error!(%error, jobs = ids.len(), "committing finished jobs failed; they will run again when their leases end");
+            tokio::time::sleep(core.config.idle_poll.max(Duration::from_secs(1))).await;
+        }
+        {
+            let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+            for id in ids {
+                held.remove(&id);
+            }
+        }
+        // The commit may have freed an entity's next job or queued effects.
+        wake.notify_one();
+    }
+}
+
+impl Core {
+    fn count(&self, completions: &[Completion]) {
+        for completion in completions {
+            let counter = match completion.result {
+                CompletionResult::Done(_) => &self.stats.done,
+                CompletionResult::Retry { .. } => &self.stats.retried,
+                CompletionResult::Park(_) => &self.stats.parked,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     }
 

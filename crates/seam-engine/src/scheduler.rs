@@ -28,6 +28,9 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     tasks: Vec<ScheduledTask>,
     lock_name: String,
+    /// The runner's waker: a run enqueued is started at once, not at the
+    /// runner's next idle poll.
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Scheduler {
@@ -37,10 +40,18 @@ impl Scheduler {
             clock,
             tasks,
             lock_name: "seam-scheduler".into(),
+            wake: None,
         }
     }
 
-    /// Enqueues every task whose current slot was not enqueued yet. Returns how many were new.
+    /// Wakes the runner whenever a run is enqueued.
+    pub fn waking(mut self, runner: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(runner);
+        self
+    }
+
+    /// Enqueues every task whose current slot was not enqueued yet and that
+    /// has no run already waiting. Returns how many were new.
     pub async fn tick(&self) -> Result<u64, StoreError> {
         let now = self.clock.now_ms();
         let effects: Vec<NewEffect> = self
@@ -48,16 +59,48 @@ impl Scheduler {
             .iter()
             .map(|task| due_effect(task, now))
             .collect();
-        self.store.enqueue_effects(&effects, now).await
+        // A slot key matters only while its slot can still be current on
+        // some node: an hour covers any clock skew between nodes.
+        let enqueued = self
+            .store
+            .enqueue_scheduled(&effects, now - 3_600_000, now)
+            .await?;
+        if enqueued > 0 {
+            if let Some(wake) = &self.wake {
+                wake.notify_one();
+            }
+        }
+        Ok(enqueued)
     }
 
-    /// Leads when it can and ticks every second while leading, until `stop`.
+    /// Leads when it can and, while leading, ticks as each task's next slot
+    /// begins (at least once a second), so a task due every 200 ms starts
+    /// every 200 ms, on time, until `stop`.
     pub async fn run(&self, stop: CancellationToken) {
-        self.run_every(stop, Duration::from_secs(1)).await
+        self.run_with(stop, None).await
     }
 
     /// As `run`, ticking every `tick` (tests and benchmarks use shorter ticks).
     pub async fn run_every(&self, stop: CancellationToken, tick: Duration) {
+        self.run_with(stop, Some(tick)).await
+    }
+
+    /// How long until the next slot of any task begins.
+    fn until_next_slot(&self) -> Duration {
+        let now = self.clock.now_ms();
+        let wait = self
+            .tasks
+            .iter()
+            .map(|task| {
+                let every = task.every.as_millis().max(1) as i64;
+                every - now.rem_euclid(every)
+            })
+            .min()
+            .unwrap_or(1_000);
+        Duration::from_millis(wait.clamp(1, 1_000) as u64)
+    }
+
+    async fn run_with(&self, stop: CancellationToken, fixed_tick: Option<Duration>) {
         if self.tasks.is_empty() {
             return;
         }
@@ -85,9 +128,15 @@ impl Scheduler {
                     lease = None;
                 }
             }
+            let pause = match fixed_tick {
+                Some(tick) => tick,
+                // While not leading, try for the lease once a second.
+                None if lease.is_none() => Duration::from_secs(1),
+                None => self.until_next_slot(),
+            };
             tokio::select! {
                 _ = stop.cancelled() => {}
-                _ = tokio::time::sleep(tick) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     }

@@ -322,8 +322,20 @@ async fn scheduled_slots_are_enqueued_once_even_by_two_nodes() {
         "the same slot from another node is not enqueued"
     );
     clock.advance_ms(60_000);
-    assert_eq!(b.tick().await.unwrap(), 1, "the next slot is");
-    assert_eq!(store.job_counts().await.unwrap().queued, 2);
+    assert_eq!(
+        b.tick().await.unwrap(),
+        0,
+        "the next slot is not enqueued while the last run still waits"
+    );
+    let claimed = store.claim("w", 10, 60_000, clock.now_ms()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        b.tick().await.unwrap(),
+        1,
+        "once that run has started, the next slot is"
+    );
+    assert_eq!(store.job_counts().await.unwrap().queued, 1);
+    assert_eq!(store.job_counts().await.unwrap().running, 1);
 }
 
 #[test]
@@ -353,4 +365,72 @@ fn a_payload_that_no_longer_decodes_is_a_data_failure_naming_the_job() {
         failure.message
     );
     assert!(failure.message.contains("order_id"), "{}", failure.message);
+}
+
+/// Sleeps for the job's `sleep_ms`.
+struct Sleeper;
+
+#[async_trait]
+impl JobHandler for Sleeper {
+    async fn handle(&self, job: &Job, _ctx: &JobContext) -> Outcome {
+        let ms = job.payload["sleep_ms"].as_u64().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Outcome::done()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_job_does_not_hold_back_the_commits_of_fast_ones() {
+    let (store, _dir) = sqlite().await;
+    // One job that waits (as on a vendor's budget), then fast jobs behind it.
+    let mut batch = vec![InboundEvent {
+        source: "t".into(),
+        event_id: "slow".into(),
+        payload: json!({ "sleep_ms": 3_000 }),
+        job: JobSpec::new("test", "sleep", "entity:slow"),
+    }];
+    batch.extend((0..200).map(|i| InboundEvent {
+        source: "t".into(),
+        event_id: format!("fast-{i}"),
+        payload: json!({ "sleep_ms": 1 }),
+        job: JobSpec::new("test", "sleep", format!("entity:{}", i % 20)),
+    }));
+    store.ingest(&batch, SystemClock.now_ms()).await.unwrap();
+    let mut handlers = HandlerRegistry::new();
+    handlers.register("test", "sleep", Arc::new(Sleeper));
+    let runner = Arc::new(Runner::new(
+        store.clone(),
+        handlers,
+        Arc::new(SystemClock),
+        RunnerConfig {
+            batch_size: 512,
+            concurrency: 16,
+            idle_poll: Duration::from_millis(20),
+            ..RunnerConfig::default()
+        },
+    ));
+    let stop = CancellationToken::new();
+    let task = {
+        let (runner, stop) = (runner.clone(), stop.clone());
+        tokio::spawn(async move { runner.run(stop).await })
+    };
+    // Every fast job (20 entities, 10 each in arrival order) commits while
+    // the slow one is still running.
+    let started = std::time::Instant::now();
+    loop {
+        let counts = store.job_counts().await.unwrap();
+        if counts.queued == 0 && counts.running == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(2_500),
+            "the fast jobs waited for the slow one: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(runner.stats().done.load(Ordering::Relaxed), 200);
+    drain(&store).await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(runner.stats().done.load(Ordering::Relaxed), 201);
 }

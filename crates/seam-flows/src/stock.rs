@@ -122,6 +122,19 @@ impl Default for StockSettings {
     }
 }
 
+impl From<&seam_config::StockConfig> for StockSettings {
+    fn from(config: &seam_config::StockConfig) -> Self {
+        StockSettings {
+            push_batch: config.push_batch,
+            poll_every: config.poll_every,
+            push_every: config.push_every,
+            readback_every: config.readback_every,
+            readback_slice: config.readback_slice,
+            ..StockSettings::default()
+        }
+    }
+}
+
 pub struct StockFlow {
     pub feed: Arc<dyn WarehouseFeed>,
     pub storefront: Arc<dyn StorefrontStock>,

@@ -196,13 +196,21 @@ impl Brand {
             }],
             ..Default::default()
         });
+        // Summed once for every SKU: asking `available` per SKU would scan
+        // the whole stock list once per SKU.
+        let mut available: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for (sku, status, quantity) in &self.stock {
+            if *status == "Available" {
+                *available.entry(sku.as_str()).or_default() += quantity;
+            }
+        }
         let stock = self
             .skus
             .iter()
             .map(|s| SeedStock {
                 sku: s.sku.clone(),
                 warehouse: WAREHOUSE_NAME.into(),
-                physical: self.available(&s.sku) as i64,
+                physical: available.get(s.sku.as_str()).copied().unwrap_or(0) as i64,
             })
             .collect();
         CatalogueSeed {

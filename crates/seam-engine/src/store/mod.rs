@@ -217,6 +217,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Tries to become the one node that runs scheduled work.
     async fn try_lead(&self, name: &str) -> Result<Option<LeaderLease>, StoreError>;
+
+    // --- Scheduler ---
+
+    /// Enqueues scheduled runs (each key at most once, as `enqueue_effects`),
+    /// except for a task whose entity already has a queued job: that job
+    /// will do the same work, so a slow task never piles up runs behind it.
+    /// Forgets slot keys decided before `forget_before` (they can no longer
+    /// come again). Returns how many were enqueued.
+    async fn enqueue_scheduled(
+        &self,
+        runs: &[NewEffect],
+        forget_before: Millis,
+        now: Millis,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://path` (created if

@@ -1068,6 +1068,38 @@ macro_rules! impl_sql_store {
             async fn try_lead(&self, name: &str) -> Result<Option<LeaderLease>, StoreError> {
                 self.try_lead_impl(name).await
             }
+
+            // --- Scheduler ---
+
+            async fn enqueue_scheduled(
+                &self,
+                runs: &[NewEffect],
+                forget_before: Millis,
+                now: Millis,
+            ) -> Result<u64, StoreError> {
+                let mut tx: Tx = self.pool.begin().await?;
+                let mut due = Vec::with_capacity(runs.len());
+                for run in runs {
+                    let waiting = sqlx::query(
+                        "SELECT 1 FROM jobs WHERE entity_key = $1 AND state = 'queued' LIMIT 1",
+                    )
+                    .bind(&run.spec.entity_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if waiting.is_none() {
+                        due.push(run.clone());
+                    }
+                }
+                let fresh = insert_effects(&mut tx, &due, now).await?;
+                sqlx::query(
+                    "DELETE FROM effects WHERE idempotency_key LIKE 'schedule:%' AND decided_at < $1",
+                )
+                .bind(forget_before)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(fresh)
+            }
         }
     };
 }

@@ -287,6 +287,11 @@ impl CentraSim {
         self.limiter().config()
     }
 
+    /// Requests answered 429 (rate limited) since the limits were last set.
+    pub fn rate_limited(&self) -> u64 {
+        self.limiter().rejected()
+    }
+
     /// Webhook deliveries attempted so far.
     pub fn webhook_deliveries(&self) -> Vec<crate::webhooks::DeliveryRecord> {
         self.shared.webhooks.deliveries()

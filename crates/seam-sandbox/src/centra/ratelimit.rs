@@ -74,6 +74,8 @@ pub struct BucketView {
 pub struct RateLimiter {
     config: RateLimitConfig,
     windows: Vec<Window>,
+    /// Requests answered 429 since the limits were last set.
+    rejected: u64,
 }
 
 impl RateLimiter {
@@ -94,7 +96,11 @@ impl RateLimiter {
                 });
             }
         }
-        RateLimiter { config, windows }
+        RateLimiter {
+            config,
+            windows,
+            rejected: 0,
+        }
     }
 
     pub fn config(&self) -> RateLimitConfig {
@@ -160,6 +166,7 @@ impl RateLimiter {
             }
         }
         if let Some(wait) = wait {
+            self.rejected += 1;
             // Retry-After in whole seconds, rounded up, at least 1.
             return Err(wait.as_millis().div_ceil(1000).max(1) as u64);
         }
@@ -167,6 +174,11 @@ impl RateLimiter {
             window.used += cost(window.kind);
         }
         Ok(())
+    }
+
+    /// Requests answered 429 since the limits were last set.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
     }
 
     pub fn buckets(&mut self) -> Vec<BucketView> {

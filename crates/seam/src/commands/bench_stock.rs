@@ -2,15 +2,20 @@
 //!
 //! The real path: the 3PL simulator emits movements over a Zipf-skewed set of
 //! SKUs while checkouts keep allocating in the Centra simulator (Growth-tier
-//! limits); an in-process hub (runner and scheduler on SQLite) polls the
-//! feed over HTTP, applies every movement, coalesces per SKU and sets
-//! Centra's stock through the governed GraphQL client. Staleness is measured
-//! from the moment a movement is emitted to the first Centra write that
-//! reflects it, from the Centra simulator's own log of writes.
+//! limits); the hub, `seam run` as a child process on SQLite (so its memory
+//! and CPU are its own), polls the feed over HTTP, applies every movement,
+//! coalesces per SKU and sets Centra's stock through the governed GraphQL
+//! client. Staleness is measured from the moment a movement is emitted to
+//! the first Centra write that reflects it, from the Centra simulator's own
+//! log of writes.
+//!
+//! Overselling is counted at each checkout: a sale Centra accepts when the
+//! warehouse has no sellable unit left that another order has not already
+//! taken. The warehouse only takes units out of Available that no Centra
+//! order holds (a 3PL that had the orders would not quarantine a picked
+//! unit), so every oversold unit is one the storefront showed too late.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,16 +23,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use seam_connectors::centra::{CentraClient, WarehouseInput};
-use seam_connectors::roles::CentraStock;
-use seam_connectors::warehouse::WarehouseClient;
-use seam_engine::scheduler::Scheduler;
 use seam_engine::store::SqliteStore;
-use seam_engine::{HandlerRegistry, Runner, RunnerConfig, Store, SystemClock};
-use seam_flows::stock::{StockFlow, StockSettings, FEED_STATE, PUSH_SET};
+use seam_engine::Store;
+use seam_flows::stock::{FEED_STATE, PUSH_SET};
 use seam_sandbox::brand::{Brand, WAREHOUSE_NAME};
 use seam_sandbox::{centra, warehouse};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Args)]
 pub struct StockArgs {
@@ -74,17 +74,6 @@ impl Zipf {
     }
 }
 
-fn peak_rss_mb() -> Option<f64> {
-    proc_status_mb("VmHWM:")
-}
-
-fn proc_status_mb(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 pub(crate) fn percentile(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
         return 0;
@@ -124,13 +113,19 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         .collect();
     warehouse_sim.seed(seed)?;
 
-    let simulators_mb = proc_status_mb("VmRSS:");
     let dir = tempfile::tempdir()?;
     let defaults = warehouse::WarehouseConfig::default();
+    let listen = super::hub_process::free_local_address()?;
+    // The hub's rhythm for the benchmark: the feed read five times a second
+    // and changes pushed twice a second, as many SKUs per write as needed.
     let text = format!(
-        "[connectors.centra]\nurl = \"{}/graphql\"\ntoken = \"{}\"\nwarehouse = \"{WAREHOUSE_NAME}\"\n\
+        "[hub]\ndata_dir = \"{}\"\nlisten = \"{listen}\"\n\
+         [engine]\nbatch_size = 1024\nconcurrency = 64\n\
+         [stock]\npoll_every = \"200ms\"\npush_every = \"500ms\"\npush_batch = 5000\nreadback_every = \"1h\"\n\
+         [connectors.centra]\nurl = \"{}/graphql\"\ntoken = \"{}\"\nwarehouse = \"{WAREHOUSE_NAME}\"\n\
          [connectors.warehouse]\nurl = \"{}/api/v1\"\nusername = \"{}\"\npassword = \"{}\"\naccount_code = \"{}\"\n\
          [mappings]\nstock_statuses = {{ \"Available\" = \"sellable\", \"Quarantine\" = \"not_sellable\", \"Stock Adjustment\" = \"not_sellable\", \"Dispatched\" = \"not_sellable\" }}\n",
+        dir.path().display(),
         centra_server.base_url(),
         centra::DEFAULT_TOKEN,
         warehouse_server.base_url(),
@@ -138,69 +133,27 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         defaults.password,
         defaults.account_code
     );
-    let config = seam_config::parse(&text, Path::new("bench.toml"), &|_| None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = SqliteStore::open(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await?;
-    store.migrate().await?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let centra_config = config
-        .connectors
-        .centra
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("no centra"))?;
-    let centra_client = CentraClient::new(centra_config, Some(store.clone()));
-    let governor = centra_client.governor().clone();
-    let flow = Arc::new(StockFlow {
-        feed: Arc::new(WarehouseClient::new(
-            config
-                .connectors
-                .warehouse
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("no warehouse"))?,
-            Some(store.clone()),
-        )),
-        storefront: Arc::new(CentraStock::new(
-            centra_client,
-            WarehouseInput {
-                id: None,
-                name: centra_config.warehouse.clone(),
-            },
-        )),
-        mappings: Arc::new(config.mappings.clone()),
-        settings: StockSettings {
-            poll_every: Duration::from_millis(200),
-            push_every: Duration::from_millis(500),
-            push_batch: 5_000,
-            readback_every: Duration::from_secs(3600),
-            ..Default::default()
-        },
-    });
-    let mut handlers = HandlerRegistry::new();
-    flow.register(&mut handlers);
-    let stop = CancellationToken::new();
-    let runner = Runner::new(
-        store.clone(),
-        handlers,
-        Arc::new(SystemClock),
-        RunnerConfig {
-            batch_size: 4_000,
-            idle_poll: Duration::from_millis(10),
-            ..Default::default()
-        },
+    let config_path = dir.path().join("seam.toml");
+    std::fs::write(&config_path, &text)?;
+    // Refuse a broken config here, with its errors, rather than in the child.
+    seam_config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let log_path = dir.path().join("hub.log");
+    let mut hub = super::hub_process::HubProcess::spawn(&config_path, &log_path, listen)?;
+    hub.wait_ready(Duration::from_secs(60)).await?;
+    let hub_ready = Instant::now();
+    eprintln!(
+        "simulators seeded and hub ready after {:.1?}",
+        setup.elapsed()
     );
-    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), flow.scheduled_tasks());
-    let runner_task = {
-        let stop = stop.clone();
-        tokio::spawn(async move { runner.run(stop).await })
-    };
-    let scheduler_task = {
-        let stop = stop.clone();
-        tokio::spawn(async move { scheduler.run_every(stop, Duration::from_millis(50)).await })
-    };
+    // The hub's own database, read alongside it (SQLite's WAL allows it) to
+    // see when the feed has caught up and every change is pushed.
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&format!(
+            "sqlite://{}",
+            dir.path().join("seam.db").display()
+        ))
+        .await?,
+    );
 
     // The first poll takes the snapshot and sets every SKU once.
     loop {
@@ -213,16 +166,19 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         }
         anyhow::ensure!(
             setup.elapsed() < Duration::from_secs(600),
-            "the initial sync did not finish"
+            "the initial sync did not finish (hub log: {})",
+            log_path.display()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let baseline_writes = centra_sim.mutations_log().len();
-    let baseline_429 = governor.stats().rate_limited.load(Ordering::Relaxed);
+    let synced_in = hub_ready.elapsed();
+    let baseline_429 = centra_sim.rate_limited();
+    let sync_usage = hub.usage();
     eprintln!(
-        "initial sync of {} SKUs took {:.1?}; trading for {:?} ...",
+        "initial sync: the hub set {} SKUs in Centra from the warehouse's snapshot in {:.1?} ({baseline_writes} writes); trading for {:?} ...",
         skus.len(),
-        setup.elapsed(),
+        synced_in,
         args.duration
     );
 
@@ -235,9 +191,17 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     // SKUs that lost units: kept apart from the goods-in SKUs so that each
     // SKU's sellable count moves one way only.
     let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::new();
-    let mut removed = 0u64;
+    // (SKU, when, Available units left): each unit taken out of Available.
+    let mut removals: Vec<(usize, chrono::DateTime<chrono::Utc>, i64)> = Vec::new();
     let mut emitted: Vec<(usize, chrono::DateTime<chrono::Utc>, i64)> = Vec::new();
     let mut orders_placed = 0u64;
+    // Sales Centra accepted with no unpromised sellable unit at the warehouse.
+    let mut oversold_at_sale = 0u64;
+    // Units the warehouse can sell that no Centra order holds yet.
+    let unpromised = |sku: &str| -> i64 {
+        let allocated = centra_sim.stock_of(sku).map_or(0, |view| view.allocated);
+        warehouse_sim.available_units(sku) as i64 - allocated
+    };
     let progress = ProgressBar::new(args.duration.as_secs());
     progress.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} s")
@@ -249,19 +213,27 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         ticker.tick().await;
         let now = chrono::Utc::now();
         let mut batch = Vec::with_capacity(per_tick);
-        for _ in 0..per_tick {
+        // Units taken out of a SKU earlier in this tick (not yet applied).
+        let mut out_this_tick: HashMap<usize, i64> = HashMap::new();
+        let mut draws = 0;
+        while batch.len() < per_tick && draws < per_tick * 20 {
+            draws += 1;
             if rng.gen_ratio(1, 10) {
                 let rank = rng.gen_range(0..skus.len());
-                if warehouse_sim.available_units(&skus[rank]) > 0 && !moved.contains_key(&rank) {
-                    taken.insert(rank);
-                    removed += 1;
-                    batch.push(warehouse::MovementRequest {
-                        sku: skus[rank].clone(),
-                        from: "Available".into(),
-                        to: "Quarantine".into(),
-                        quantity: 1,
-                    });
+                let out = out_this_tick.get(&rank).copied().unwrap_or(0);
+                if moved.contains_key(&rank) || unpromised(&skus[rank]) - out <= 0 {
+                    continue;
                 }
+                taken.insert(rank);
+                *out_this_tick.entry(rank).or_default() += 1;
+                let left = warehouse_sim.available_units(&skus[rank]) as i64 - out - 1;
+                removals.push((rank, now, left));
+                batch.push(warehouse::MovementRequest {
+                    sku: skus[rank].clone(),
+                    from: "Available".into(),
+                    to: "Quarantine".into(),
+                    quantity: 1,
+                });
                 continue;
             }
             let rank = zipf.sample(&mut rng);
@@ -299,8 +271,12 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
                 psp_reference: format!("BENCH{orders_placed}"),
                 ..Default::default()
             };
+            let truth = unpromised(&order.lines[0].sku);
             if centra_sim.create_order(order).is_ok() {
                 orders_placed += 1;
+                if truth <= 0 {
+                    oversold_at_sale += 1;
+                }
             }
         }
         progress.set_position(load_started.elapsed().as_secs());
@@ -323,9 +299,8 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop.cancel();
-    runner_task.await??;
-    scheduler_task.await?;
+    let usage = hub.usage();
+    hub.stop();
 
     // Staleness: each movement to the first Centra write of that SKU that reflects it.
     let writes = centra_sim.mutations_log();
@@ -359,6 +334,19 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         }
     }
     staleness.sort_unstable();
+    // The same for units taken out: the first write at or below what is left.
+    let mut removal_staleness: Vec<i64> = Vec::with_capacity(removals.len());
+    for (rank, at, left) in &removals {
+        let first = per_sku
+            .get(rank)
+            .and_then(|w| w.iter().find(|(t, q)| t >= at && q <= left))
+            .map(|(t, _)| (*t - *at).num_milliseconds());
+        match first {
+            Some(ms) => removal_staleness.push(ms),
+            None => unreflected += 1,
+        }
+    }
+    removal_staleness.sort_unstable();
     // Oversold: units sold in Centra beyond what the warehouse can sell.
     let mut oversold = 0i64;
     for sku in &skus {
@@ -373,7 +361,7 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
             oversold += (sold - sellable).max(0);
         }
     }
-    let rate_limited = governor.stats().rate_limited.load(Ordering::Relaxed) - baseline_429;
+    let rate_limited = centra_sim.rate_limited() - baseline_429;
     println!(
         "seam bench stock: {} SKUs, {} movements/s for {:?} (Zipf s={}), {} checkouts/s",
         skus.len(),
@@ -385,33 +373,45 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     println!(
         "  movements emitted:        {} goods-in, {} out of Available",
         emitted.len(),
-        removed
+        removals.len()
     );
     println!("  checkouts placed:         {orders_placed}");
     println!(
-        "  staleness (ms):           p50 {}  p99 {}  max {}  ({} movements not reflected)",
+        "  staleness, goods in (ms): p50 {}  p99 {}  max {}  ({} movements not reflected)",
         percentile(&staleness, 0.5),
         percentile(&staleness, 0.99),
         staleness.last().copied().unwrap_or(0),
         unreflected
     );
     println!(
+        "  staleness, units out (ms): p50 {}  p99 {}  max {}",
+        percentile(&removal_staleness, 0.5),
+        percentile(&removal_staleness, 0.99),
+        removal_staleness.last().copied().unwrap_or(0)
+    );
+    println!(
         "  Centra writes:            {} ({:.2} per 1,000 movements)",
         writes.len(),
-        writes.len() as f64 * 1_000.0 / emitted.len().max(1) as f64
+        writes.len() as f64 * 1_000.0 / (emitted.len() + removals.len()).max(1) as f64
     );
     println!("  429s received:            {rate_limited}");
-    println!("  units oversold:           {oversold}");
-    if let Some(mb) = peak_rss_mb() {
-        println!("  peak RSS:                 {mb:.0} MB (hub and both simulators in one process)");
-    }
-    if let (Some(peak), Some(simulators)) = (peak_rss_mb(), simulators_mb) {
-        println!(
-            "  of which the hub:         about {:.0} MB (peak less the simulators' {simulators:.0} MB once seeded; \
-             the simulators also grow with the units the run adds)",
-            peak - simulators
-        );
-    }
+    println!(
+        "  initial sync:             {} SKUs in {:.1?}, {baseline_writes} writes",
+        skus.len(),
+        synced_in
+    );
+    println!(
+        "  units oversold:           {oversold_at_sale} at checkout ({oversold} sold beyond the warehouse's sellable units at the end)"
+    );
+    println!(
+        "  hub peak RSS:             {:.0} MB ({:.0} MB after the initial sync)",
+        usage.peak_rss_mb, sync_usage.peak_rss_mb
+    );
+    println!(
+        "  hub CPU:                  {:.1} s while trading ({:.1} s for the initial sync)",
+        usage.cpu_seconds - sync_usage.cpu_seconds,
+        sync_usage.cpu_seconds
+    );
     centra_server.stop().await;
     warehouse_server.stop().await;
     Ok(())

@@ -6,6 +6,7 @@ pub mod bench_orders;
 pub mod bench_stock;
 pub mod check_config;
 pub mod exceptions;
+pub mod hub_process;
 pub mod migrate;
 pub mod run;
 pub mod sandbox;

@@ -60,7 +60,11 @@ pub async fn serve_hub(
         .expose()
         .starts_with("postgres")
         .then(|| store.clone());
-    let wiring = seam_flows::wiring::wire(&config, shared_budgets, Default::default());
+    let settings = seam_flows::wiring::FlowSettings {
+        stock: (&config.stock).into(),
+        ..Default::default()
+    };
+    let wiring = seam_flows::wiring::wire(&config, shared_budgets, settings);
     for line in &wiring.report {
         tracing::info!("{line}");
     }
@@ -80,7 +84,8 @@ pub async fn serve_hub(
         let stop = stop.clone();
         tokio::spawn(async move { runner.run(stop).await })
     };
-    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), tasks);
+    let scheduler =
+        Scheduler::new(store.clone(), Arc::new(SystemClock), tasks).waking(runner.waker());
     let scheduler_task = {
         let stop = stop.clone();
         tokio::spawn(async move { scheduler.run(stop).await })
