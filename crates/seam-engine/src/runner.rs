@@ -4,11 +4,12 @@
 //! its own (so handlers use every core), and commits completions as they
 //! finish, grouped into one transaction with whatever else finished
 //! meanwhile. A job that waits (on a vendor's budget, say) therefore holds
-//! back only its own entity, never the completions of faster jobs. Claims
-//! take only what there are free slots for (never two jobs of one entity),
-//! leases are renewed while a job runs or waits to be committed, and on
-//! shutdown the jobs in flight finish and commit. `run_once` is the same
-//! work one batch at a time, for tests that step the runner.
+//! back only its own entity, never the completions of faster jobs. Jobs are
+//! claimed a batch at a time (never two of one entity) and started as slots
+//! free up; leases are renewed from the claim until the commit. On
+//! shutdown the jobs in flight finish and commit, and claimed jobs not yet
+//! started are released unchanged. `run_once` is the same work one batch at
+//! a time, for tests that step the runner.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,9 +128,7 @@ impl Runner {
         let core = &self.core;
         let config = &core.config;
         let slots = config.concurrency.max(1);
-        // Claim when at least this many slots are free (or none is busy):
-        // one claim statement per job would cost more than the jobs.
-        let claim_at = (slots / 4).max(1);
+        let batch = config.batch_size.max(1) as usize;
         let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
         // Jobs claimed and not yet committed: their leases are renewed.
         let held: Arc<Mutex<std::collections::HashSet<i64>>> = Arc::default();
@@ -139,20 +138,51 @@ impl Runner {
             held.clone(),
             self.wake.clone(),
         ));
+        // Claimed in batches (one claim statement per job would cost more
+        // than the jobs), started as slots free up.
+        let mut ready: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
         let mut in_flight = tokio::task::JoinSet::new();
         let period = (config.lease / 3).max(Duration::from_millis(50));
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         // Whether the last claim found all it asked for: if not, wait for a
-        // wake-up, a finished job or the idle poll before asking again.
+        // wake-up, a commit or the idle poll before asking again.
         let mut queue_drained = false;
         loop {
             let stopping = stop.is_cancelled();
-            if stopping && in_flight.is_empty() {
-                break;
+            if stopping {
+                if !ready.is_empty() {
+                    // Claimed but not started: back to the queue unchanged.
+                    let unstarted: Vec<i64> = ready.drain(..).map(|job| job.id).collect();
+                    match core.store.release(&config.worker_id, &unstarted).await {
+                        Ok(released) => {
+                            core.stats.released.fetch_add(released, Ordering::Relaxed);
+                        }
+                        // Their leases run out and they are claimed again.
+                        Err(error) => tracing::warn!(%error, "could not release unstarted jobs"),
+                    }
+                    let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+                    for id in unstarted {
+                        held.remove(&id);
+                    }
+                }
+                if in_flight.is_empty() {
+                    break;
+                }
             }
-            let free = slots.saturating_sub(in_flight.len());
-            if !stopping && !queue_drained && (free >= claim_at || in_flight.is_empty()) {
-                let want = free.min(config.batch_size.max(1) as usize);
+            while in_flight.len() < slots {
+                let Some(job) = ready.pop_front() else { break };
+                let core = core.clone();
+                in_flight.spawn(async move {
+                    let result = core.execute(&job).await;
+                    Completion {
+                        job_id: job.id,
+                        result,
+                    }
+                });
+            }
+            // Keep about a batch claimed ahead of the free slots.
+            if !stopping && !queue_drained && ready.len() <= batch / 4 {
+                let want = batch - ready.len();
                 match core
                     .store
                     .claim(
@@ -171,16 +201,9 @@ impl Runner {
                         let mut ids = held.lock().unwrap_or_else(|p| p.into_inner());
                         for job in jobs {
                             ids.insert(job.id);
-                            let core = core.clone();
-                            in_flight.spawn(async move {
-                                let result = core.execute(&job).await;
-                                Completion {
-                                    job_id: job.id,
-                                    result,
-                                }
-                            });
+                            ready.push_back(job);
                         }
-                        if !queue_drained {
+                        if !ready.is_empty() && in_flight.len() < slots {
                             continue;
                         }
                     }
