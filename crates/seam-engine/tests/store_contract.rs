@@ -68,4 +68,5 @@ contract!(
     release_gives_jobs_back,
     shared_budget_spaces_units,
     marks_keep_changes_made_while_working,
+    a_postponed_job_keeps_its_attempts,
 );

@@ -144,6 +144,7 @@ async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
             ("done", &stats.done),
             ("retried", &stats.retried),
             ("parked", &stats.parked),
+            ("postponed", &stats.postponed),
         ] {
             out.push_str(&format!(
                 "seam_jobs_finished_total{{outcome=\"{outcome}\"}} {}\n",

@@ -61,6 +61,7 @@ pub fn suite() -> &'static [&'static str] {
         "release_gives_jobs_back",
         "shared_budget_spaces_units",
         "marks_keep_changes_made_while_working",
+        "a_postponed_job_keeps_its_attempts",
     ]
 }
 
@@ -706,4 +707,48 @@ pub async fn marks_keep_changes_made_while_working(store: Arc<dyn Store>) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].key, "B");
     assert!(store.marked("other", 10).await.unwrap().is_empty());
+}
+
+/// A job held by an open circuit is queued again for later without the
+/// attempt counting: attempts are for failures of the work itself.
+pub async fn a_postponed_job_keeps_its_attempts(store: Arc<dyn Store>) {
+    store
+        .ingest(&[event("s", "1", "order:p")], 0)
+        .await
+        .unwrap();
+    let first = store.claim("w", 10, 10_000, 0).await.unwrap().remove(0);
+    assert_eq!(first.attempts, 1);
+    let postpone = |job_id| Completion {
+        job_id,
+        result: CompletionResult::Postpone {
+            run_after: 5_000,
+            reason: "circuit_open: centra is failing repeatedly".into(),
+        },
+    };
+    assert_eq!(
+        store
+            .complete("w", vec![postpone(first.id)], 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .claim("w", 10, 10_000, 4_999)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before run_after"
+    );
+    let again = store.claim("w", 10, 10_000, 5_000).await.unwrap().remove(0);
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.attempts, 1, "the postponed run did not count");
+    assert_eq!(
+        store
+            .complete("other", vec![postpone(again.id)], 5_010)
+            .await
+            .unwrap(),
+        0,
+        "only the lease holder postpones"
+    );
 }

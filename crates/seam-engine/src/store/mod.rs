@@ -63,6 +63,9 @@ pub enum CompletionResult {
     Retry { run_after: Millis, error: String },
     /// Park as an exception, holding back the entity's later jobs.
     Park(NewException),
+    /// The job could not run at all (the system it needs is known to be
+    /// down): queued again for `run_after` with this attempt not counted.
+    Postpone { run_after: Millis, reason: String },
 }
 
 #[async_trait]

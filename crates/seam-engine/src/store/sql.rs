@@ -520,6 +520,22 @@ macro_rules! impl_sql_store {
                             .rows_affected();
                             applied += changed;
                         }
+                        CompletionResult::Postpone { run_after, reason } => {
+                            let changed = sqlx::query(
+                                "UPDATE jobs SET state = 'queued', run_after = $1, \
+                                 last_error = $2, lease_owner = NULL, lease_until = NULL, \
+                                 attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+                                 WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
+                            )
+                            .bind(*run_after)
+                            .bind(reason)
+                            .bind(completion.job_id)
+                            .bind(worker)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            applied += changed;
+                        }
                         CompletionResult::Park(exception) => {
                             let previous = sqlx::query(
                                 "UPDATE jobs SET state = 'parked', last_error = $1, \
