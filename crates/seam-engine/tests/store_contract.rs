@@ -69,4 +69,5 @@ contract!(
     shared_budget_spaces_units,
     marks_keep_changes_made_while_working,
     a_postponed_job_keeps_its_attempts,
+    the_active_queue_and_the_journal_can_be_read_whole,
 );

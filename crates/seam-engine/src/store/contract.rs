@@ -62,6 +62,7 @@ pub fn suite() -> &'static [&'static str] {
         "shared_budget_spaces_units",
         "marks_keep_changes_made_while_working",
         "a_postponed_job_keeps_its_attempts",
+        "the_active_queue_and_the_journal_can_be_read_whole",
     ]
 }
 
@@ -751,4 +752,49 @@ pub async fn a_postponed_job_keeps_its_attempts(store: Arc<dyn Store>) {
         0,
         "only the lease holder postpones"
     );
+}
+
+/// What a tool inspecting a run sees: every active job with its schedule
+/// and last error, a page at a time, and how far the journal has grown.
+pub async fn the_active_queue_and_the_journal_can_be_read_whole(store: Arc<dyn Store>) {
+    assert_eq!(store.journal_high_water().await.unwrap(), 0);
+    let events: Vec<_> = (0..3)
+        .map(|i| event("s", &i.to_string(), &format!("order:{i}")))
+        .collect();
+    store.ingest(&events, 0).await.unwrap();
+    let high = store.journal_high_water().await.unwrap();
+    assert!(high > 0);
+    store.ingest(&events, 10).await.unwrap();
+    assert_eq!(
+        store.journal_high_water().await.unwrap(),
+        high,
+        "duplicates do not move it"
+    );
+    let claimed = store.claim("w", 1, 10_000, 0).await.unwrap().remove(0);
+    store
+        .complete(
+            "w",
+            vec![Completion {
+                job_id: claimed.id,
+                result: CompletionResult::Retry {
+                    run_after: 7_000,
+                    error: "transient: the warehouse answered 503".into(),
+                },
+            }],
+            20,
+        )
+        .await
+        .unwrap();
+    let first_page = store.active_jobs(0, 2).await.unwrap();
+    assert_eq!(first_page.len(), 2);
+    let retried = &first_page[0];
+    assert_eq!(retried.job.id, claimed.id);
+    assert_eq!(retried.run_after, 7_000);
+    assert_eq!(
+        retried.last_error.as_deref(),
+        Some("transient: the warehouse answered 503")
+    );
+    let rest = store.active_jobs(first_page[1].job.id, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest.iter().all(|a| a.job.state == JobState::Queued));
 }

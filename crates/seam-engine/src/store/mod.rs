@@ -220,6 +220,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Tries to become the one node that runs scheduled work.
     async fn try_lead(&self, name: &str) -> Result<Option<LeaderLease>, StoreError>;
+
+    // --- The soak (`seam soak`): reading the whole store after a run ---
+
+    /// Active jobs (queued, running, parked) with ids above `after_id`,
+    /// oldest first, at most `limit`.
+    async fn active_jobs(&self, after_id: JobId, limit: u32) -> Result<Vec<ActiveJob>, StoreError>;
+
+    /// The newest journal entry's id (0 when the journal is empty): it moves
+    /// whenever an event arrives, so a quiet system keeps it still.
+    async fn journal_high_water(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://path` (created if

@@ -1084,6 +1084,41 @@ macro_rules! impl_sql_store {
             async fn try_lead(&self, name: &str) -> Result<Option<LeaderLease>, StoreError> {
                 self.try_lead_impl(name).await
             }
+
+            // --- The soak ---
+
+            async fn active_jobs(
+                &self,
+                after_id: JobId,
+                limit: u32,
+            ) -> Result<Vec<ActiveJob>, StoreError> {
+                let sql = format!(
+                    "SELECT {JOB_COLUMNS}, run_after, last_error FROM jobs WHERE id > $1 \
+                     ORDER BY id LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after_id)
+                    .bind(limit as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(ActiveJob {
+                            job: job_from_row(row)?,
+                            run_after: row.try_get("run_after")?,
+                            last_error: row.try_get("last_error")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(StoreError::Database)
+            }
+
+            async fn journal_high_water(&self) -> Result<i64, StoreError> {
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM journal")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("n")?)
+            }
         }
     };
 }
