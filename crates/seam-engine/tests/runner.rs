@@ -459,3 +459,62 @@ async fn jobs_held_by_an_open_circuit_wait_for_it_without_spending_attempts() {
         "the jobs waited for the circuit to close"
     );
 }
+
+#[tokio::test]
+async fn a_system_that_never_recovers_still_ends_as_an_exception() {
+    use seam_engine::governor::{Governor, GovernorConfig};
+    let (store, _dir) = sqlite().await;
+    // Every call fails; each time the circuit lets one through (the probe),
+    // the failure it meets counts, so waiting for the circuit never keeps a
+    // job from its exception.
+    let governor = Arc::new(Governor::new(
+        GovernorConfig {
+            retries: 0,
+            retry_base: Duration::from_millis(1),
+            circuit_failures: 1,
+            circuit_open_for: Duration::from_millis(100),
+            ..GovernorConfig::new("vendor")
+        },
+        None,
+    ));
+    let handler = Arc::new(BehindCircuit {
+        governor,
+        outage: AtomicUsize::new(usize::MAX),
+    });
+    let mut handlers = HandlerRegistry::new();
+    handlers.register("test", "record", handler);
+    let r = Runner::new(
+        store.clone(),
+        handlers,
+        Arc::new(SystemClock),
+        RunnerConfig {
+            worker_id: "w".into(),
+            idle_poll: Duration::from_millis(10),
+            backoff: BackoffPolicy {
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(20),
+                max_attempts: 3,
+            },
+            ..RunnerConfig::default()
+        },
+    );
+    store
+        .ingest(&events(1, 1), SystemClock.now_ms())
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        r.run_once(&stop).await.unwrap();
+        let counts = store.job_counts().await.unwrap();
+        if counts.queued == 0 && counts.running == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let exceptions = store.exceptions(&ExceptionFilter::default()).await.unwrap();
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0].exception_type, "retries_exhausted");
+    assert_eq!(exceptions[0].attempts, 3);
+    assert!(r.stats().postponed.load(Ordering::Relaxed) > 0);
+}
