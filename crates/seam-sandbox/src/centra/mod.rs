@@ -205,6 +205,11 @@ impl CentraSim {
         self.with_state(|state| state.orders.get(&number).cloned())
     }
 
+    /// Every order, by number (the soak reads them all after a run).
+    pub fn orders(&self) -> Vec<Order> {
+        self.with_state(|state| state.orders.values().cloned().collect())
+    }
+
     /// Cancels an order as an AMS user would (before capture only).
     pub fn cancel_order(&self, number: i32) -> Result<(), String> {
         self.with_state(|state| {
