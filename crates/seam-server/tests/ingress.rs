@@ -214,3 +214,41 @@ async fn reveni_webhooks_need_the_shared_secret() {
     assert_eq!(missing.status(), 401);
     assert_eq!(journaled(&store).await, 1);
 }
+
+/// Found by the soak: with Centra's webhook plugin on, every shipment and
+/// return webhook (Seam's own writes echoed) parked as `no_handler`. Every
+/// object type the Centra route journals has a handler in the hub.
+#[tokio::test]
+async fn every_centra_webhook_the_hub_journals_has_a_handler() {
+    use seam_connectors::centra::WebhookObjectType;
+    let sandbox = seam_sandbox::sandbox::Sandbox::start(Default::default())
+        .await
+        .unwrap();
+    let text = sandbox.hub_config("data", "127.0.0.1:0").replacen(
+        "[connectors.centra]\n",
+        "[connectors.centra]\nwebhook_secret = \"s\"\n",
+        1,
+    );
+    let config = seam_config::parse(&text, std::path::Path::new("seam.toml"), &|_| None).unwrap();
+    let wiring = seam_flows::wiring::wire(&config, None, Default::default());
+    for object_type in [
+        WebhookObjectType::Order,
+        WebhookObjectType::Shipment,
+        WebhookObjectType::Customer,
+        WebhookObjectType::Account,
+        WebhookObjectType::Return,
+        WebhookObjectType::Unknown,
+    ] {
+        let kind = format!(
+            "centra_{}",
+            seam_server::ingress::centra_object_name(object_type)
+        );
+        assert!(
+            wiring
+                .handlers
+                .get(seam_server::ingress::INTAKE_FLOW, &kind)
+                .is_some(),
+            "no handler for intake/{kind}"
+        );
+    }
+}
