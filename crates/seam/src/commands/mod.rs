@@ -9,5 +9,6 @@ pub mod exceptions;
 pub mod migrate;
 pub mod run;
 pub mod sandbox;
+pub mod soak;
 pub mod stock;
 pub mod trace;
