@@ -11,6 +11,7 @@
 //! | data         | exception for the owner the handler names, at once              |
 //! | duplicate    | done: the effect already happened (idempotent replay)          |
 //! | too large    | exception for Engineering at once                               |
+//! | circuit open | not an attempt: run again once the connector's circuit closes   |
 
 use std::fmt;
 use std::time::Duration;
@@ -27,6 +28,13 @@ pub enum FailureClass {
     Data,
     Duplicate,
     TooLarge,
+    /// The call was never made: the connector's circuit is open after
+    /// repeated failures of the system. The job waits for the circuit to
+    /// close (`retry_after`) and the refusal does not count as an attempt,
+    /// or a burst of jobs would spend their attempts in the seconds the
+    /// circuit holds calls and park as exceptions while the system was
+    /// already answering again.
+    CircuitOpen,
 }
 
 impl FailureClass {
@@ -38,12 +46,16 @@ impl FailureClass {
             FailureClass::Data => "data",
             FailureClass::Duplicate => "duplicate",
             FailureClass::TooLarge => "too_large",
+            FailureClass::CircuitOpen => "circuit_open",
         }
     }
 
     /// Whether the default action is to try again later.
     pub fn retries_by_default(&self) -> bool {
-        matches!(self, FailureClass::Transient | FailureClass::RateLimited)
+        matches!(
+            self,
+            FailureClass::Transient | FailureClass::RateLimited | FailureClass::CircuitOpen
+        )
     }
 
     /// The owner of the exception this class ends in when the handler names none.
@@ -57,7 +69,7 @@ impl FailureClass {
     /// The exception type used when the handler names none.
     pub fn default_exception_type(&self) -> &'static str {
         match self {
-            FailureClass::Transient => "retries_exhausted",
+            FailureClass::Transient | FailureClass::CircuitOpen => "retries_exhausted",
             FailureClass::RateLimited => "rate_limited_too_long",
             FailureClass::Auth => "credentials_refused",
             FailureClass::Data => "invalid_data",
@@ -68,7 +80,7 @@ impl FailureClass {
 
     pub fn default_fix_hint(&self) -> &'static str {
         match self {
-            FailureClass::Transient => {
+            FailureClass::Transient | FailureClass::CircuitOpen => {
                 "The other system kept failing. Check its status page, then resubmit."
             }
             FailureClass::RateLimited => {
@@ -118,6 +130,15 @@ impl Failure {
     }
     pub fn data(message: impl Into<String>) -> Self {
         Failure::new(FailureClass::Data, message)
+    }
+    /// A call refused by the connector's open circuit: retried after
+    /// `retry_after` (what remains of the open period), not counted.
+    pub fn circuit_open(message: impl Into<String>, retry_after: Duration) -> Self {
+        Failure {
+            class: FailureClass::CircuitOpen,
+            message: message.into(),
+            retry_after: Some(retry_after),
+        }
     }
     pub fn rate_limited(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
         Failure {

@@ -233,6 +233,8 @@ pub struct Governor {
     concurrency: Semaphore,
     paused_until: Mutex<Option<Instant>>,
     circuit: Circuit,
+    /// When the circuit's open period ends, counted from the last system failure.
+    open_until: Mutex<Option<Instant>>,
     stats: GovernorStats,
 }
 
@@ -258,6 +260,7 @@ impl Governor {
             local_mutations: local_limiter(config.mutations),
             concurrency: Semaphore::new(config.max_concurrency.max(1)),
             paused_until: Mutex::new(None),
+            open_until: Mutex::new(None),
             shared,
             circuit,
             stats: GovernorStats::default(),
@@ -295,15 +298,28 @@ impl Governor {
             .with_jitter()
             .build();
         let mut rate_limit_waits = 0;
+        // The last real failure of this call, if the system was reached.
+        let mut last_error: Option<CallError> = None;
         loop {
             if !self.circuit.is_call_permitted() {
                 self.stats
                     .circuit_rejections
                     .fetch_add(1, Ordering::Relaxed);
-                return Err(Failure::transient(format!(
-                    "{} is failing repeatedly; calls are paused until it answers again",
-                    self.config.name
-                )));
+                // A call that already reached the system and failed (it may
+                // have been the probe that reopened the circuit) reports that
+                // failure, which counts as an attempt: a system that never
+                // recovers still ends as an exception. A call refused before
+                // it was made waits for the circuit instead.
+                if let Some(error) = last_error {
+                    return Err(error.into_failure(&self.config.name));
+                }
+                return Err(Failure::circuit_open(
+                    format!(
+                        "{} is failing repeatedly; calls are paused until it answers again",
+                        self.config.name
+                    ),
+                    self.circuit_remaining(),
+                ));
             }
             self.wait_for_pause().await;
             self.take_budget(kind).await;
@@ -343,6 +359,8 @@ impl Governor {
             }
             if error.is_system_failure() {
                 self.circuit.on_error();
+                *self.open_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + self.config.circuit_open_for);
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .consecutive_failures
@@ -353,12 +371,27 @@ impl Governor {
                 || error.surely_not_applied();
             if error.is_retryable() && may_resend {
                 if let Some(delay) = backoff.next() {
+                    last_error = Some(error);
                     tokio::time::sleep(delay).await;
                     continue;
                 }
             }
             return Err(error.into_failure(&self.config.name));
         }
+    }
+
+    /// How long the open circuit still holds calls: its open period counted
+    /// from the last failure that (re)opened it. At least a little, so a
+    /// postponed job never spins.
+    fn circuit_remaining(&self) -> Duration {
+        let until = *self.open_until.lock().unwrap_or_else(|p| p.into_inner());
+        until
+            .map(|until| until.saturating_duration_since(Instant::now()))
+            .unwrap_or(self.config.circuit_open_for)
+            .clamp(
+                Duration::from_millis(50),
+                self.config.circuit_open_for.max(Duration::from_millis(50)),
+            )
     }
 
     /// Pauses every call of this connector until `wait` has passed.
@@ -601,11 +634,38 @@ mod tests {
         }
         assert!(governor.is_open());
         let rejected: Result<(), _> = governor.call(CallKind::Read, || async { Ok(()) }).await;
-        assert!(rejected.is_err());
+        let rejected = rejected.unwrap_err();
+        assert_eq!(
+            rejected.class,
+            FailureClass::CircuitOpen,
+            "a call held by the circuit is not an attempt"
+        );
+        let wait = rejected
+            .retry_after
+            .expect("says how long the circuit holds");
+        assert!(wait <= Duration::from_millis(200), "{wait:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
         let probe = governor.call(CallKind::Read, || async { Ok(7) }).await;
         assert_eq!(probe.unwrap(), 7);
         assert!(!governor.is_open());
+    }
+
+    #[tokio::test]
+    async fn a_call_that_reached_the_failing_system_counts_even_when_the_circuit_opens() {
+        // Its own retries open the circuit: the failures it met are reported
+        // (an attempt), so a system that never recovers ends as an exception.
+        let governor = Governor::new(fast_config(), None);
+        let result: Result<(), _> = governor
+            .call(CallKind::Read, || async {
+                Err(CallError::Status {
+                    status: 503,
+                    retry_after: None,
+                    message: "down".into(),
+                })
+            })
+            .await;
+        assert!(governor.is_open());
+        assert_eq!(result.unwrap_err().class, FailureClass::Transient);
     }
 
     #[tokio::test]

@@ -68,6 +68,8 @@ pub struct RunnerStats {
     pub retried: AtomicU64,
     pub parked: AtomicU64,
     pub released: AtomicU64,
+    /// Refused by an open circuit before running: queued again, not counted.
+    pub postponed: AtomicU64,
 }
 
 pub struct Runner {
@@ -387,6 +389,7 @@ impl Core {
                 CompletionResult::Done(_) => &self.stats.done,
                 CompletionResult::Retry { .. } => &self.stats.retried,
                 CompletionResult::Park(_) => &self.stats.parked,
+                CompletionResult::Postpone { .. } => &self.stats.postponed,
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
@@ -455,6 +458,21 @@ impl Core {
             }
             Outcome::Failed { failure, exception } => match failure.class {
                 FailureClass::Duplicate => CompletionResult::Done(Commit::default()),
+                // Not an attempt: the connector held the call while its
+                // circuit is open; run again when it closes (see `failure`).
+                FailureClass::CircuitOpen => {
+                    let wait = failure.retry_after.unwrap_or(Duration::from_secs(1));
+                    // A little jitter, so the jobs held by one circuit do not
+                    // all arrive at its first probe together.
+                    let jitter = {
+                        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+                        Duration::from_millis(rand::Rng::gen_range(&mut *rng, 0..=250))
+                    };
+                    CompletionResult::Postpone {
+                        run_after: self.clock.now_ms() + (wait + jitter).as_millis() as i64,
+                        reason: failure.to_string(),
+                    }
+                }
                 FailureClass::Transient | FailureClass::RateLimited
                     if !self.config.backoff.is_spent(job.attempts) =>
                 {

@@ -306,3 +306,13 @@ pub struct MarkedKey {
     pub first_marked_at: Millis,
     pub version: i64,
 }
+
+/// An active job with its schedule and last error, as a tool inspecting
+/// the queue (the soak's settle check) sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActiveJob {
+    pub job: Job,
+    /// When it may run next (a retry's backoff, a postponement).
+    pub run_after: Millis,
+    pub last_error: Option<String>,
+}

@@ -434,3 +434,167 @@ async fn a_slow_job_does_not_hold_back_the_commits_of_fast_ones() {
     task.await.unwrap().unwrap();
     assert_eq!(runner.stats().done.load(Ordering::Relaxed), 201);
 }
+
+/// Calls a system through a governor; the system fails its first
+/// `outage` calls, then answers.
+struct BehindCircuit {
+    governor: Arc<seam_engine::governor::Governor>,
+    outage: AtomicUsize,
+}
+
+#[async_trait]
+impl JobHandler for BehindCircuit {
+    async fn handle(&self, _job: &Job, _ctx: &JobContext) -> Outcome {
+        use seam_engine::governor::{CallError, CallKind};
+        let result = self
+            .governor
+            .call(CallKind::Read, || async {
+                let left = self.outage.load(Ordering::SeqCst);
+                if left > 0 {
+                    self.outage.store(left - 1, Ordering::SeqCst);
+                    Err(CallError::Status {
+                        status: 503,
+                        retry_after: None,
+                        message: "down".into(),
+                    })
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        match result {
+            Ok(()) => Outcome::done(),
+            Err(failure) => Outcome::failed(failure),
+        }
+    }
+}
+
+#[tokio::test]
+async fn jobs_held_by_an_open_circuit_wait_for_it_without_spending_attempts() {
+    use seam_engine::governor::{Governor, GovernorConfig};
+    let (store, _dir) = sqlite().await;
+    // Three failures open the circuit for 400 ms; a job may try three times,
+    // 10–50 ms apart: without waiting for the circuit, every job held by it
+    // would spend its attempts inside the open period and park.
+    let governor = Arc::new(Governor::new(
+        GovernorConfig {
+            retries: 0,
+            retry_base: Duration::from_millis(1),
+            circuit_failures: 3,
+            circuit_open_for: Duration::from_millis(400),
+            ..GovernorConfig::new("vendor")
+        },
+        None,
+    ));
+    let handler = Arc::new(BehindCircuit {
+        governor: governor.clone(),
+        outage: AtomicUsize::new(3),
+    });
+    let mut handlers = HandlerRegistry::new();
+    handlers.register("test", "record", handler);
+    let r = Runner::new(
+        store.clone(),
+        handlers,
+        Arc::new(SystemClock),
+        RunnerConfig {
+            worker_id: "w".into(),
+            idle_poll: Duration::from_millis(10),
+            // One at a time, so the circuit is open when the later jobs call.
+            concurrency: 1,
+            backoff: BackoffPolicy {
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(50),
+                max_attempts: 3,
+            },
+            ..RunnerConfig::default()
+        },
+    );
+    store
+        .ingest(&events(8, 8), SystemClock.now_ms())
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        r.run_once(&stop).await.unwrap();
+        let counts = store.job_counts().await.unwrap();
+        if counts.queued == 0 && counts.running == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let exceptions = store.exceptions(&ExceptionFilter::default()).await.unwrap();
+    assert!(
+        exceptions.is_empty(),
+        "a job held by the circuit was parked: {:?}",
+        exceptions
+            .iter()
+            .map(|e| (&e.spec.entity_key, e.attempts, &e.message))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(r.stats().done.load(Ordering::Relaxed), 8);
+    assert!(r.stats().postponed.load(Ordering::Relaxed) > 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the jobs waited for the circuit to close"
+    );
+}
+
+#[tokio::test]
+async fn a_system_that_never_recovers_still_ends_as_an_exception() {
+    use seam_engine::governor::{Governor, GovernorConfig};
+    let (store, _dir) = sqlite().await;
+    // Every call fails; each time the circuit lets one through (the probe),
+    // the failure it meets counts, so waiting for the circuit never keeps a
+    // job from its exception.
+    let governor = Arc::new(Governor::new(
+        GovernorConfig {
+            retries: 0,
+            retry_base: Duration::from_millis(1),
+            circuit_failures: 1,
+            circuit_open_for: Duration::from_millis(100),
+            ..GovernorConfig::new("vendor")
+        },
+        None,
+    ));
+    let handler = Arc::new(BehindCircuit {
+        governor,
+        outage: AtomicUsize::new(usize::MAX),
+    });
+    let mut handlers = HandlerRegistry::new();
+    handlers.register("test", "record", handler);
+    let r = Runner::new(
+        store.clone(),
+        handlers,
+        Arc::new(SystemClock),
+        RunnerConfig {
+            worker_id: "w".into(),
+            idle_poll: Duration::from_millis(10),
+            backoff: BackoffPolicy {
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(20),
+                max_attempts: 3,
+            },
+            ..RunnerConfig::default()
+        },
+    );
+    store
+        .ingest(&events(1, 1), SystemClock.now_ms())
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        r.run_once(&stop).await.unwrap();
+        let counts = store.job_counts().await.unwrap();
+        if counts.queued == 0 && counts.running == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let exceptions = store.exceptions(&ExceptionFilter::default()).await.unwrap();
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0].exception_type, "retries_exhausted");
+    assert_eq!(exceptions[0].attempts, 3);
+    assert!(r.stats().postponed.load(Ordering::Relaxed) > 0);
+}

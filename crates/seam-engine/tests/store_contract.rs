@@ -68,4 +68,6 @@ contract!(
     release_gives_jobs_back,
     shared_budget_spaces_units,
     marks_keep_changes_made_while_working,
+    a_postponed_job_keeps_its_attempts,
+    the_active_queue_and_the_journal_can_be_read_whole,
 );

@@ -27,7 +27,7 @@ use seam_connectors::roles::{FeedEventKind, StorefrontStock, WarehouseFeed};
 use seam_engine::scheduler::ScheduledTask;
 use seam_engine::{
     Commit, ExceptionDraft, Failure, HandlerRegistry, InboundEvent, Job, JobContext, JobHandler,
-    JobSpec, Mark, Millis, NewException, Outcome, StateWrite, TimelineEntry,
+    JobSpec, Mark, MarkedKey, Millis, NewException, Outcome, StateWrite, TimelineEntry,
 };
 use seam_model::mapping::MappingTables;
 use seam_model::stock::{StockEquation, StockPosition};
@@ -40,6 +40,21 @@ use crate::store_failure;
 pub const FLOW: &str = "stock";
 /// Keys: SKUs whose sellable quantity changed since the last push.
 pub const PUSH_SET: &str = "stock-push";
+/// Keys: SKUs whose physical stock Centra changed by itself (a completed
+/// shipment lowers it): set again at the next push even when the value is
+/// the one Seam set last, since Centra no longer holds it.
+pub const REPUSH_SET: &str = "stock-repush";
+
+/// The marks that have the next push set `skus` again, whatever Seam set
+/// last: for a flow whose write to Centra changed Centra's physical stock.
+pub fn repush_marks<'a>(skus: impl IntoIterator<Item = &'a str>) -> Vec<Mark> {
+    skus.into_iter()
+        .map(|sku| Mark {
+            set: REPUSH_SET.into(),
+            key: sku.to_string(),
+        })
+        .collect()
+}
 const FEED_ENTITY: &str = "warehouse-feed";
 const PUSH_ENTITY: &str = "stock-push";
 /// The state kept per SKU of what was last set in the storefront; separate
@@ -503,14 +518,26 @@ struct Push(Arc<StockFlow>);
 impl JobHandler for Push {
     async fn handle(&self, _job: &Job, ctx: &JobContext) -> Outcome {
         let flow = &self.0;
-        let marks = match ctx
-            .store
-            .marked(PUSH_SET, flow.settings.push_batch as u32)
-            .await
-        {
-            Ok(marks) => marks,
-            Err(error) => return store_failure(error),
+        let limit = flow.settings.push_batch as u32;
+        let (mut marks, forced) = match (
+            ctx.store.marked(PUSH_SET, limit).await,
+            ctx.store.marked(REPUSH_SET, limit).await,
+        ) {
+            (Ok(marks), Ok(forced)) => (marks, forced),
+            (Err(error), _) | (_, Err(error)) => return store_failure(error),
         };
+        let forced_keys: std::collections::HashSet<String> =
+            forced.iter().map(|m| m.key.clone()).collect();
+        for mark in &forced {
+            if !marks.iter().any(|m| m.key == mark.key) {
+                marks.push(MarkedKey {
+                    key: mark.key.clone(),
+                    first_marked_at: mark.first_marked_at,
+                    // Not in the push set: nothing there to clear.
+                    version: -1,
+                });
+            }
+        }
         if marks.is_empty() {
             return Outcome::done();
         }
@@ -540,7 +567,9 @@ impl JobHandler for Push {
                 ..Default::default()
             }
             .centra_physical();
-            if pushed.as_ref().map(|p| p.physical) != Some(target) {
+            if forced_keys.contains(&mark.key)
+                || pushed.as_ref().map(|p| p.physical) != Some(target)
+            {
                 levels.push((mark.key.clone(), target));
                 commit.state.push(StateWrite {
                     entity_key: entity.clone(),
@@ -561,7 +590,12 @@ impl JobHandler for Push {
                     ),
                 });
             }
-            commit.cleared_marks.push((PUSH_SET.into(), mark.clone()));
+            if mark.version >= 0 {
+                commit.cleared_marks.push((PUSH_SET.into(), mark.clone()));
+            }
+        }
+        for mark in forced {
+            commit.cleared_marks.push((REPUSH_SET.into(), mark));
         }
         if !levels.is_empty() {
             let refused = match push_isolating_refusals(flow.storefront.as_ref(), levels).await {

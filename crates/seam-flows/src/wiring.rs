@@ -64,6 +64,7 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
         .as_ref()
         .map(|r| ReveniClient::new(r, store.clone()));
     let mut governors = Vec::new();
+    let mut settings = settings;
     if let Some(client) = &centra_client {
         governors.push(("centra", client.governor().clone()));
     }
@@ -97,6 +98,7 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
             });
             flow.register(&mut handlers);
             tasks.extend(flow.scheduled_tasks());
+            settings.orders.stock_flow_on = true;
             report.push("stock flow on: warehouse -> Centra".into());
         }
         (Some(_), Some(_), Some(_)) => report.push(

@@ -68,6 +68,48 @@ struct FaultsInner {
     rng: ChaCha8Rng,
     /// Storms are timed from when the plan was set.
     started: std::time::Instant,
+    injected: FaultCounts,
+}
+
+/// How many faults were injected so far, by kind (a soak reports them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultCounts {
+    /// Requests delayed by added latency.
+    pub delayed: u64,
+    /// 500/502/503 answers (including `fail_next`).
+    pub server_errors: u64,
+    /// 429 answers (storms and single ones).
+    pub rate_limited: u64,
+    /// Requests held until they timed out (504).
+    pub timeouts: u64,
+    /// Connections dropped without an answer.
+    pub dropped: u64,
+    /// Webhooks delivered twice.
+    pub webhook_duplicates: u64,
+    /// Webhooks held back and delivered after a later one.
+    pub webhook_reordered: u64,
+}
+
+impl FaultCounts {
+    /// Faults that made a request or delivery go wrong (latency aside).
+    pub fn failures(&self) -> u64 {
+        self.server_errors
+            + self.rate_limited
+            + self.timeouts
+            + self.dropped
+            + self.webhook_duplicates
+            + self.webhook_reordered
+    }
+
+    pub fn add(&mut self, other: &FaultCounts) {
+        self.delayed += other.delayed;
+        self.server_errors += other.server_errors;
+        self.rate_limited += other.rate_limited;
+        self.timeouts += other.timeouts;
+        self.dropped += other.dropped;
+        self.webhook_duplicates += other.webhook_duplicates;
+        self.webhook_reordered += other.webhook_reordered;
+    }
 }
 
 /// What the fault layer decided for one request.
@@ -88,6 +130,7 @@ impl Faults {
                 plan: FaultPlan::default(),
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 started: std::time::Instant::now(),
+                injected: FaultCounts::default(),
             })),
         }
     }
@@ -107,6 +150,21 @@ impl Faults {
         self.lock().rng = ChaCha8Rng::seed_from_u64(seed);
     }
 
+    /// Faults injected since the simulator started.
+    pub fn counts(&self) -> FaultCounts {
+        self.lock().injected
+    }
+
+    /// Counts a webhook fault the sender applied.
+    pub(crate) fn count_webhook(&self, duplicated: bool) {
+        let mut inner = self.lock();
+        if duplicated {
+            inner.injected.webhook_duplicates += 1;
+        } else {
+            inner.injected.webhook_reordered += 1;
+        }
+    }
+
     /// Draws a uniform number in 0..1 from the seeded source.
     pub fn draw(&self) -> f64 {
         self.lock().rng.gen::<f64>()
@@ -123,6 +181,20 @@ impl Faults {
     /// Decides the fault for the next request.
     pub fn decide(&self) -> Injected {
         let mut inner = self.lock();
+        let injected = Self::draw_fault(&mut inner);
+        let counts = &mut inner.injected;
+        match injected {
+            Injected::None => {}
+            Injected::Latency(_) => counts.delayed += 1,
+            Injected::Error(_) => counts.server_errors += 1,
+            Injected::RateLimited(_) => counts.rate_limited += 1,
+            Injected::Hang(_) => counts.timeouts += 1,
+            Injected::Drop => counts.dropped += 1,
+        }
+        injected
+    }
+
+    fn draw_fault(inner: &mut FaultsInner) -> Injected {
         if inner.plan.fail_next > 0 {
             inner.plan.fail_next -= 1;
             return Injected::Error(StatusCode::SERVICE_UNAVAILABLE);

@@ -581,14 +581,18 @@ impl TrafficGenerator {
         ))
     }
 
-    /// A customer-service rep edits an open sales order in NetSuite.
+    /// A customer-service rep edits an open sales order in NetSuite: one
+    /// that has been there a few seconds at least (a rep does not edit an
+    /// order in the milliseconds between its creation and the integration
+    /// reading it back).
     fn erp_edit(&mut self) -> Option<String> {
+        let settled = chrono::Utc::now() - chrono::Duration::seconds(5);
         let open: Vec<_> = self
             .systems
             .netsuite
             .records(netsuite::RecordType::SalesOrder)
             .into_iter()
-            .filter(|r| r.status == Some('B'))
+            .filter(|r| r.status == Some('B') && r.created <= settled)
             .collect();
         let order = open.choose(&mut self.rng)?;
         let line = order.lines.first()?;

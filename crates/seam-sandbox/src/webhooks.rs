@@ -41,6 +41,10 @@ pub struct WebhookSender {
 /// Retries after a failed delivery, as Centra's plugin does ("up to 3 with increasing delay").
 const RETRY_DELAYS_MS: [u64; 3] = [200, 1_000, 3_000];
 
+/// The longest a delivery is held back to arrive out of order when no
+/// later one comes to overtake it.
+const HOLD_BACK_AT_MOST: Duration = Duration::from_secs(2);
+
 impl WebhookSender {
     /// Starts the delivery task. Must be called inside a Tokio runtime.
     pub fn start(faults: Faults) -> Self {
@@ -53,7 +57,28 @@ impl WebhookSender {
                 .build()
                 .unwrap_or_default();
             let mut held_back: Option<Delivery> = None;
-            while let Some(delivery) = receiver.recv().await {
+            loop {
+                // A delivery held back goes out after the next one, or on its
+                // own after a while: late, never lost.
+                let next = match held_back {
+                    Some(_) => match tokio::time::timeout(HOLD_BACK_AT_MOST, receiver.recv()).await
+                    {
+                        Ok(next) => next,
+                        Err(_) => {
+                            if let Some(late) = held_back.take() {
+                                spawn_delivery(client.clone(), late, task_log.clone());
+                            }
+                            continue;
+                        }
+                    },
+                    None => receiver.recv().await,
+                };
+                let Some(delivery) = next else {
+                    if let Some(late) = held_back.take() {
+                        spawn_delivery(client.clone(), late, task_log.clone());
+                    }
+                    break;
+                };
                 let plan = faults.plan();
                 if plan.webhook_drop_rate > 0.0 && faults.draw() < plan.webhook_drop_rate {
                     if let Ok(mut log) = task_log.lock() {
@@ -73,11 +98,15 @@ impl WebhookSender {
                     && plan.webhook_reorder_rate > 0.0
                     && faults.draw() < plan.webhook_reorder_rate
                 {
+                    faults.count_webhook(false);
                     held_back = Some(delivery);
                     continue;
                 }
                 let duplicate = plan.webhook_duplicate_rate > 0.0
                     && faults.draw() < plan.webhook_duplicate_rate;
+                if duplicate {
+                    faults.count_webhook(true);
+                }
                 spawn_delivery(client.clone(), delivery.clone(), task_log.clone());
                 if duplicate {
                     spawn_delivery(client.clone(), delivery, task_log.clone());

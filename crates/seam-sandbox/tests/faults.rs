@@ -115,3 +115,50 @@ async fn faults_look_to_a_client_as_the_real_thing_would() {
         "back to the simulator's own answer (no API key)"
     );
 }
+
+/// A webhook held back to arrive out of order is delivered late when no
+/// later one comes to overtake it, never dropped (the last notification of
+/// a quiet period used to wait forever for a successor).
+#[tokio::test]
+async fn a_held_back_webhook_is_delivered_late_not_lost() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use seam_sandbox::faults::Faults;
+    use seam_sandbox::webhooks::{Delivery, WebhookSender};
+
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let faults = Faults::new(9);
+    faults.set_plan(FaultPlan {
+        webhook_reorder_rate: 1.0,
+        ..Default::default()
+    });
+    let sender = WebhookSender::start(faults.clone());
+    sender.send(Delivery {
+        url,
+        headers: vec![],
+        content_type: "application/json".into(),
+        body: b"{}".to_vec(),
+    });
+    let started = Instant::now();
+    while received.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(6) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(received.load(Ordering::SeqCst), 1, "delivered, late");
+    assert_eq!(faults.counts().webhook_reordered, 1);
+}

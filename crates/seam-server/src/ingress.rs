@@ -125,7 +125,7 @@ async fn centra_webhook(
     let events = events
         .into_iter()
         .map(|event| {
-            let kind = format!("{:?}", event.object_type).to_ascii_lowercase();
+            let kind = centra_object_name(event.object_type);
             let action = format!("{:?}", event.action).to_ascii_lowercase();
             InboundEvent {
                 source: "centra".into(),
@@ -136,6 +136,12 @@ async fn centra_webhook(
         })
         .collect();
     ingress.journal("centra", events, "ok").await
+}
+
+/// The name of a Centra webhook's object type in Seam's journal and jobs:
+/// its events run as `intake/centra_<name>` on `centra-<name>:<id>`.
+pub fn centra_object_name(object_type: centra::WebhookObjectType) -> String {
+    format!("{object_type:?}").to_ascii_lowercase()
 }
 
 async fn adyen_webhook(State(ingress): State<Ingress>, body: Bytes) -> Response {

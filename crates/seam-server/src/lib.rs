@@ -31,12 +31,21 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router` on `listen` until `stop` resolves.
+/// The largest request body the hub reads on any route (a webhook batch
+/// is the largest thing anyone sends it): larger is refused with 413
+/// before any handler runs.
+pub const MAX_REQUEST_BYTES: usize = ingress::MAX_WEBHOOK_BYTES;
+
+/// Serves `router` on `listen` until `stop` resolves, with the request body
+/// limit on every route.
 pub async fn serve(
     listen: SocketAddr,
     router: Router,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let router = router.layer(tower_http::limit::RequestBodyLimitLayer::new(
+        MAX_REQUEST_BYTES,
+    ));
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     axum::serve(listener, router)
@@ -144,6 +153,7 @@ async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
             ("done", &stats.done),
             ("retried", &stats.retried),
             ("parked", &stats.parked),
+            ("postponed", &stats.postponed),
         ] {
             out.push_str(&format!(
                 "seam_jobs_finished_total{{outcome=\"{outcome}\"}} {}\n",

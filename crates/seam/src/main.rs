@@ -61,6 +61,9 @@ enum Command {
     /// Measure Seam's own throughput.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Proof under faults: simulators with faults on, traffic, the hub
+    /// killed with SIGKILL and restarted, then the invariants checked.
+    Soak(commands::soak::SoakArgs),
 }
 
 // glibc's allocator spent a tenth of the order benchmark's CPU in malloc
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             Command::Audit(command) => commands::audit::run(config_path, command).await,
             Command::Trace(args) => commands::trace::run(config_path, args).await,
             Command::Bench(command) => commands::bench::run(config_path, command).await,
+            Command::Soak(args) => commands::soak::run(args).await,
         }
     });
     match result {

@@ -172,6 +172,22 @@ fn interpret<T: DeserializeOwned>(
     })
 }
 
+/// Decodes one GraphQL answer body exactly as the client does (errors,
+/// userErrors and userWarnings included), without a request: for tests and
+/// the fuzz targets, which hold the decoding to never panicking.
+pub fn decode_answer<T: DeserializeOwned>(
+    body: &[u8],
+    root: &str,
+    mutation: bool,
+) -> Result<Answer<T>, Failure> {
+    let raw = RawResponse {
+        status: reqwest::StatusCode::OK,
+        headers: reqwest::header::HeaderMap::new(),
+        body: body.to_vec(),
+    };
+    interpret(raw, root, mutation).map_err(|error| error.into_failure(SYSTEM))
+}
+
 #[derive(Deserialize)]
 struct OrderPayload {
     order: Option<Order>,

@@ -61,6 +61,8 @@ pub fn suite() -> &'static [&'static str] {
         "release_gives_jobs_back",
         "shared_budget_spaces_units",
         "marks_keep_changes_made_while_working",
+        "a_postponed_job_keeps_its_attempts",
+        "the_active_queue_and_the_journal_can_be_read_whole",
     ]
 }
 
@@ -706,4 +708,93 @@ pub async fn marks_keep_changes_made_while_working(store: Arc<dyn Store>) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].key, "B");
     assert!(store.marked("other", 10).await.unwrap().is_empty());
+}
+
+/// A job held by an open circuit is queued again for later without the
+/// attempt counting: attempts are for failures of the work itself.
+pub async fn a_postponed_job_keeps_its_attempts(store: Arc<dyn Store>) {
+    store
+        .ingest(&[event("s", "1", "order:p")], 0)
+        .await
+        .unwrap();
+    let first = store.claim("w", 10, 10_000, 0).await.unwrap().remove(0);
+    assert_eq!(first.attempts, 1);
+    let postpone = |job_id| Completion {
+        job_id,
+        result: CompletionResult::Postpone {
+            run_after: 5_000,
+            reason: "circuit_open: centra is failing repeatedly".into(),
+        },
+    };
+    assert_eq!(
+        store
+            .complete("w", vec![postpone(first.id)], 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .claim("w", 10, 10_000, 4_999)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before run_after"
+    );
+    let again = store.claim("w", 10, 10_000, 5_000).await.unwrap().remove(0);
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.attempts, 1, "the postponed run did not count");
+    assert_eq!(
+        store
+            .complete("other", vec![postpone(again.id)], 5_010)
+            .await
+            .unwrap(),
+        0,
+        "only the lease holder postpones"
+    );
+}
+
+/// What a tool inspecting a run sees: every active job with its schedule
+/// and last error, a page at a time, and how far the journal has grown.
+pub async fn the_active_queue_and_the_journal_can_be_read_whole(store: Arc<dyn Store>) {
+    assert_eq!(store.journal_high_water().await.unwrap(), 0);
+    let events: Vec<_> = (0..3)
+        .map(|i| event("s", &i.to_string(), &format!("order:{i}")))
+        .collect();
+    store.ingest(&events, 0).await.unwrap();
+    let high = store.journal_high_water().await.unwrap();
+    assert!(high > 0);
+    store.ingest(&events, 10).await.unwrap();
+    assert_eq!(
+        store.journal_high_water().await.unwrap(),
+        high,
+        "duplicates do not move it"
+    );
+    let claimed = store.claim("w", 1, 10_000, 0).await.unwrap().remove(0);
+    store
+        .complete(
+            "w",
+            vec![Completion {
+                job_id: claimed.id,
+                result: CompletionResult::Retry {
+                    run_after: 7_000,
+                    error: "transient: the warehouse answered 503".into(),
+                },
+            }],
+            20,
+        )
+        .await
+        .unwrap();
+    let first_page = store.active_jobs(0, 2).await.unwrap();
+    assert_eq!(first_page.len(), 2);
+    let retried = &first_page[0];
+    assert_eq!(retried.job.id, claimed.id);
+    assert_eq!(retried.run_after, 7_000);
+    assert_eq!(
+        retried.last_error.as_deref(),
+        Some("transient: the warehouse answered 503")
+    );
+    let rest = store.active_jobs(first_page[1].job.id, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest.iter().all(|a| a.job.state == JobState::Queued));
 }

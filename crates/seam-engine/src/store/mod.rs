@@ -63,6 +63,9 @@ pub enum CompletionResult {
     Retry { run_after: Millis, error: String },
     /// Park as an exception, holding back the entity's later jobs.
     Park(NewException),
+    /// The job could not run at all (the system it needs is known to be
+    /// down): queued again for `run_after` with this attempt not counted.
+    Postpone { run_after: Millis, reason: String },
 }
 
 #[async_trait]
@@ -231,6 +234,16 @@ pub trait Store: Send + Sync + 'static {
         forget_before: Millis,
         now: Millis,
     ) -> Result<u64, StoreError>;
+
+    // --- The soak (`seam soak`): reading the whole store after a run ---
+
+    /// Active jobs (queued, running, parked) with ids above `after_id`,
+    /// oldest first, at most `limit`.
+    async fn active_jobs(&self, after_id: JobId, limit: u32) -> Result<Vec<ActiveJob>, StoreError>;
+
+    /// The newest journal entry's id (0 when the journal is empty): it moves
+    /// whenever an event arrives, so a quiet system keeps it still.
+    async fn journal_high_water(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://path` (created if

@@ -520,6 +520,22 @@ macro_rules! impl_sql_store {
                             .rows_affected();
                             applied += changed;
                         }
+                        CompletionResult::Postpone { run_after, reason } => {
+                            let changed = sqlx::query(
+                                "UPDATE jobs SET state = 'queued', run_after = $1, \
+                                 last_error = $2, lease_owner = NULL, lease_until = NULL, \
+                                 attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+                                 WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
+                            )
+                            .bind(*run_after)
+                            .bind(reason)
+                            .bind(completion.job_id)
+                            .bind(worker)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            applied += changed;
+                        }
                         CompletionResult::Park(exception) => {
                             let previous = sqlx::query(
                                 "UPDATE jobs SET state = 'parked', last_error = $1, \
@@ -1099,6 +1115,41 @@ macro_rules! impl_sql_store {
                 .await?;
                 tx.commit().await?;
                 Ok(fresh)
+            }
+
+            // --- The soak ---
+
+            async fn active_jobs(
+                &self,
+                after_id: JobId,
+                limit: u32,
+            ) -> Result<Vec<ActiveJob>, StoreError> {
+                let sql = format!(
+                    "SELECT {JOB_COLUMNS}, run_after, last_error FROM jobs WHERE id > $1 \
+                     ORDER BY id LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after_id)
+                    .bind(limit as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(ActiveJob {
+                            job: job_from_row(row)?,
+                            run_after: row.try_get("run_after")?,
+                            last_error: row.try_get("last_error")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(StoreError::Database)
+            }
+
+            async fn journal_high_water(&self) -> Result<i64, StoreError> {
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM journal")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("n")?)
             }
         }
     };

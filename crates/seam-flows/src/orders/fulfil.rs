@@ -422,9 +422,26 @@ impl JobHandler for CentraShipment {
                 }
             ),
         ));
+        // Completing the shipment lowered Centra's physical stock by the
+        // units shipped, which the warehouse's dispatch had already taken
+        // out of the sellable units Seam sets: the SKUs are set again, or
+        // Centra would stay that many units short (below zero, even) until
+        // some other movement of the SKU.
+        let marks = if flow.settings.stock_flow_on {
+            crate::stock::repush_marks(
+                dispatch
+                    .lines
+                    .iter()
+                    .filter_map(|(line_id, _)| record.order.line(*line_id))
+                    .map(|line| line.sku.as_str()),
+            )
+        } else {
+            Vec::new()
+        };
         Outcome::Done(Commit {
             timeline,
             exceptions,
+            marks,
             links: vec![Link {
                 entity_key: entity.clone(),
                 system: "centra-shipment".into(),

@@ -44,6 +44,18 @@ pub(super) fn register(flow: &Arc<OrderFlow>, registry: &mut HandlerRegistry) {
     registry.register(FLOW, "order_changed", Arc::new(OrderChanged(flow.clone())));
     // Webhooks from Centra's plugin, journaled by the ingress.
     registry.register("intake", "centra_order", Arc::new(WebhookOrder));
+    // The plugin also reports shipments, returns, customers and accounts.
+    // Seam makes the shipments and returns itself and reads them with their
+    // order: these are journaled (nothing is dropped unread) and need no work.
+    for kind in [
+        "centra_shipment",
+        "centra_return",
+        "centra_customer",
+        "centra_account",
+        "centra_unknown",
+    ] {
+        registry.register("intake", kind, Arc::new(WebhookNotice));
+    }
 }
 
 /// The job an order change becomes, whatever told Seam of it.
@@ -209,6 +221,16 @@ impl JobHandler for WebhookOrder {
             }],
             ..Default::default()
         })
+    }
+}
+
+/// A Centra webhook about something other than an order.
+struct WebhookNotice;
+
+#[async_trait]
+impl JobHandler for WebhookNotice {
+    async fn handle(&self, _job: &Job, _ctx: &JobContext) -> Outcome {
+        Outcome::done()
     }
 }
 

@@ -174,6 +174,9 @@ pub struct OrderSettings {
     pub erp_every: Duration,
     /// Products are read from the product master at most this often.
     pub product_ttl: Duration,
+    /// The stock flow sets Centra's stock: a completed shipment marks its
+    /// SKUs for a push (see `fulfil`). Set by the wiring.
+    pub stock_flow_on: bool,
 }
 
 impl Default for OrderSettings {
@@ -183,6 +186,7 @@ impl Default for OrderSettings {
             updated_every: Duration::from_secs(60),
             erp_every: Duration::from_secs(10),
             product_ttl: Duration::from_secs(300),
+            stock_flow_on: false,
         }
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use seam_connectors::netsuite::{Reference, SalesOrder, SalesOrderLine, Sublist, Transaction};
+use seam_connectors::netsuite::{
+    RecordKey, RecordType, Reference, SalesOrder, SalesOrderLine, Sublist, Transaction,
+};
 use seam_connectors::warehouse::{AcsOrder, AcsOrderItem, OrderView};
 use seam_engine::{
     Commit, ExceptionDraft, FailureClass, HandlerRegistry, Job, JobContext, JobHandler, Link,
@@ -327,6 +329,20 @@ fn erp_differences(sent: &SalesOrder, got: &Transaction) -> Vec<String> {
     differences
 }
 
+/// What a sales order an earlier attempt made must still show: a line for
+/// each line Seam posts (people may have changed quantities since).
+fn erp_lines_missing(sent: &SalesOrder, got: &Transaction) -> Vec<String> {
+    let lines = got.lines().len();
+    if lines < sent.item.items.len() {
+        vec![format!(
+            "{lines} lines instead of at least {}",
+            sent.item.items.len()
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 struct PostErp(Arc<OrderFlow>);
 
 #[async_trait]
@@ -340,7 +356,33 @@ impl JobHandler for PostErp {
         };
         let external = erp_external_id(&record.order.centra_id);
         let sent = sales_order(flow, &record);
-        let got = match flow.netsuite.upsert_sales_order(&external, &sent).await {
+        // A sales order already there was made by an earlier attempt of this
+        // job (the process died before it committed). It is taken as it is:
+        // writing it again would undo any edit a person made in NetSuite
+        // since, which the edit poll carries to Centra instead. A resubmit
+        // (say of a read-back that differed) writes it again, as its hint says.
+        let resubmitted = job.exception_id.is_some() || job.rerun;
+        let existing = if resubmitted {
+            None
+        } else {
+            match flow
+                .netsuite
+                .get_record(
+                    RecordType::SalesOrder,
+                    &RecordKey::external(external.clone()),
+                )
+                .await
+            {
+                Ok(existing) => existing,
+                Err(failure) => return Outcome::failed(failure),
+            }
+        };
+        let adopted = existing.is_some();
+        let got = match existing {
+            Some(got) => Ok(got),
+            None => flow.netsuite.upsert_sales_order(&external, &sent).await,
+        };
+        let got = match got {
             Ok(got) => got,
             Err(failure) if failure.class == FailureClass::Data => {
                 return Outcome::Exception(ExceptionDraft::new(
@@ -355,7 +397,12 @@ impl JobHandler for PostErp {
             }
             Err(failure) => return Outcome::failed(failure),
         };
-        let differences = erp_differences(&sent, &got);
+        let differences = if adopted {
+            // Edits since are NetSuite's to make; only the lines must be there.
+            erp_lines_missing(&sent, &got)
+        } else {
+            erp_differences(&sent, &got)
+        };
         if !differences.is_empty() {
             return Outcome::Exception(sync_illusion(
                 "NetSuite",
@@ -403,10 +450,15 @@ impl JobHandler for PostErp {
                 "netsuite",
                 "posted",
                 format!(
-                    "sales order {} ({}), {} lines, read back and matching{total_note}",
+                    "sales order {} ({}), {} lines, {}{total_note}",
                     got.tran_id.as_deref().unwrap_or(&got.id),
                     external,
-                    got.lines().len()
+                    got.lines().len(),
+                    if adopted {
+                        "found from an earlier attempt and taken as it is"
+                    } else {
+                        "read back and matching"
+                    }
                 ),
             )],
             ..Default::default()

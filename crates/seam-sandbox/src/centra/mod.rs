@@ -205,7 +205,7 @@ impl CentraSim {
         self.with_state(|state| state.orders.get(&number).cloned())
     }
 
-    /// Every order, by number.
+    /// Every order, by number (the soak reads them all after a run).
     pub fn orders(&self) -> Vec<Order> {
         self.with_state(|state| state.orders.values().cloned().collect())
     }

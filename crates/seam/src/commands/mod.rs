@@ -10,5 +10,6 @@ pub mod hub_process;
 pub mod migrate;
 pub mod run;
 pub mod sandbox;
+pub mod soak;
 pub mod stock;
 pub mod trace;
