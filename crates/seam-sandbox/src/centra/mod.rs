@@ -264,6 +264,18 @@ impl CentraSim {
         self.with_state(|state| state.events(integration, &[], &[], usize::MAX))
     }
 
+    /// Whether an integration has registered an event listener (Centra
+    /// queues events only for listeners, so changes made before this are
+    /// not in its queue).
+    pub fn has_event_listeners(&self, integration: &str) -> bool {
+        self.with_state(|state| {
+            state
+                .queues
+                .get(integration)
+                .is_some_and(|queue| !queue.listeners.is_empty())
+        })
+    }
+
     /// Makes the next `n` capture attempts fail at the PSP.
     pub fn fail_next_captures(&self, n: u32) {
         self.with_state(|state| state.failing_captures = n);

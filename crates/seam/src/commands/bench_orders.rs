@@ -351,6 +351,21 @@ pub async fn run(args: OrdersArgs) -> anyhow::Result<()> {
         let stop = stop.clone();
         tokio::spawn(async move { scheduler.run(stop).await })
     };
+    // Centra queues events only for an integration listening for them, and
+    // the hub registers its listener on its first events poll: orders placed
+    // before would reach it only through the updatedAt safety net, which
+    // this bench turns off. A hub in service has listened long before.
+    let listening_since = Instant::now();
+    while !sandbox
+        .centra
+        .has_event_listeners(seam_sandbox::centra::DEFAULT_INTEGRATION)
+    {
+        anyhow::ensure!(
+            listening_since.elapsed() < Duration::from_secs(60),
+            "the hub did not start listening to Centra's event queue within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Let the stock flow's first sync finish (when on), so it is not measured.
     if args.with_stock {
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -459,6 +474,9 @@ pub async fn run(args: OrdersArgs) -> anyhow::Result<()> {
         "  verified in 3PL and NetSuite: {verified}   open exceptions: {exceptions}   unfinished: {}",
         tracker.pending.len()
     );
+    if !tracker.pending.is_empty() {
+        print_unfinished(store.as_ref(), &tracker).await?;
+    }
     match args.mode {
         Mode::Hub => {
             let span = (last_done - first_placed).max(1) as f64 / 1_000.0;
@@ -557,6 +575,47 @@ pub async fn run(args: OrdersArgs) -> anyhow::Result<()> {
         sims_after - sims_before
     );
     sim_runtime.shutdown_background();
+    Ok(())
+}
+
+/// Where the first unfinished orders are stuck: their stage and queued
+/// jobs, so a failed run says why.
+async fn print_unfinished(store: &dyn Store, tracker: &Tracker) -> anyhow::Result<()> {
+    let mut numbers: Vec<i32> = tracker.pending.keys().copied().collect();
+    numbers.sort_unstable();
+    numbers.truncate(5);
+    let keys: Vec<String> = numbers
+        .iter()
+        .map(|n| order_entity(i64::from(*n)))
+        .collect();
+    let states = store.entity_states_of(FLOW, &keys).await?;
+    let mut jobs = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.active_jobs(after, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.job.id;
+        jobs.extend(
+            page.into_iter()
+                .filter(|active| keys.contains(&active.job.spec.entity_key)),
+        );
+    }
+    for key in &keys {
+        let stage = states
+            .get(key)
+            .and_then(|state| state.state.get("stage").cloned())
+            .map_or("never seen".to_string(), |stage| stage.to_string());
+        println!("  unfinished {key}: stage {stage}");
+        for active in jobs.iter().filter(|a| &a.job.spec.entity_key == key) {
+            println!(
+                "    job {} {}: attempts {}, last error {}",
+                active.job.id,
+                active.job.spec.kind,
+                active.job.attempts,
+                active.last_error.as_deref().unwrap_or("none")
+            );
+        }
+    }
     Ok(())
 }
 
