@@ -155,6 +155,12 @@ async fn s06_three_lines_ship_two_now_one_later() {
         .await;
     hub.until("posted to NetSuite", |h| h.erp_order(number).is_some())
         .await;
+    // The sales order is what the customer paid: lines net of the VAT their
+    // prices contain, the VAT as amounts, shipping once (VAT is not added
+    // to a price that already contains it).
+    let sales_order = hub.erp_order(number).unwrap();
+    assert_eq!(sales_order.totals.total, eur(4995 + 2995 + 1995 + 495));
+    assert_eq!(sales_order.totals.tax_total, eur(999 + 599 + 399));
     let view = hub.sandbox.warehouse.order(&number.to_string()).unwrap();
     let line = |sku: &str| {
         view.order_items
@@ -297,7 +303,8 @@ async fn s14_quantity_change_and_added_line_in_the_erp_reach_centra_and_the_psp(
                 OrderEdit::AddLine {
                     sku: skus[1].clone(),
                     quantity: Decimal::ONE,
-                    rate: Some(eur(2995)),
+                    // Net of tax: 29.95 in Centra at 25% VAT.
+                    rate: Some(eur(2396)),
                     tax_rate: Some(Decimal::from(25)),
                 },
             ],

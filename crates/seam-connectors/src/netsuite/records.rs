@@ -216,6 +216,14 @@ pub struct SalesOrderLine {
         skip_serializing_if = "Option::is_none"
     )]
     pub discount: Option<Decimal>,
+    /// The line's tax as an amount (`tax1Amt`), so NetSuite's tax is the
+    /// allocation's exactly rather than recomputed from the rate.
+    #[serde(
+        rename = "tax1Amt",
+        with = "wire::money_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tax_amount: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Reference>,
 }
@@ -230,6 +238,7 @@ impl SalesOrderLine {
             amount: None,
             tax_rate: None,
             discount: None,
+            tax_amount: None,
             location: None,
         }
     }

@@ -33,6 +33,12 @@ pub struct CanonicalLine {
     /// which Centra ships once all its components have shipped.
     #[serde(default)]
     pub bundle_line: Option<(i64, u32)>,
+    /// For a line added by an edit made in NetSuite: the NetSuite rate it
+    /// was added at. Its rate as Seam derives it from the allocation can
+    /// differ from it by a cent (the tax is rounded on the gross price), and
+    /// the edit poll must not take that cent for a price change.
+    #[serde(default)]
+    pub erp_rate: Option<Decimal>,
 }
 
 impl CanonicalLine {
@@ -41,6 +47,25 @@ impl CanonicalLine {
             .saturating_sub(self.shipped)
             .saturating_sub(self.cancelled)
     }
+}
+
+impl CanonicalLine {
+    /// The line's price per unit as NetSuite's rate shows it: net of tax,
+    /// before the voucher share (which NetSuite holds as the line discount),
+    /// rounded to the cent. Computed over all the line's units, so it does
+    /// not move when some are cancelled.
+    pub fn erp_unit_rate(&self) -> Decimal {
+        if let Some(rate) = self.erp_rate {
+            return rate;
+        }
+        let before_discount = self.allocation.net.amount + self.allocation.voucher.amount;
+        (before_discount / Decimal::from(self.quantity.max(1))).round_dp(2)
+    }
+}
+
+/// Centra's unit price (tax included) for a NetSuite rate (net of tax).
+pub fn gross_unit_price(erp_rate: Decimal, tax_percent: Decimal) -> Decimal {
+    (erp_rate * (Decimal::ONE + tax_percent / Decimal::ONE_HUNDRED)).round_dp(2)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +220,7 @@ pub fn canonical_order(order: &Order) -> Result<CanonicalOrder, CanonicalError> 
                 shipped: 0,
                 cancelled: 0,
                 bundle_line: None,
+                erp_rate: None,
             });
             continue;
         }
@@ -238,6 +264,7 @@ pub fn canonical_order(order: &Order) -> Result<CanonicalOrder, CanonicalError> 
                 shipped: 0,
                 cancelled: 0,
                 bundle_line: Some((line.id, line.quantity.max(0) as u32)),
+                erp_rate: None,
             });
         }
     }

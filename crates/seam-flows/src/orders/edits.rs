@@ -6,7 +6,8 @@
 //! holds: Seam's own writes compare equal and do nothing, so there is no
 //! echo. A quantity lowered or a line removed cancels those units in
 //! Centra; a quantity raised or a line added adds units in Centra at
-//! NetSuite's rate; a price changed is the old units cancelled and the same
+//! NetSuite's rate (net of tax; Centra's price is that rate with tax
+//! added); a price changed is the old units cancelled and the same
 //! units added at the new price. Only unshipped units can change: an edit
 //! that would touch shipped units is refused as an exception. Then the
 //! warehouse gets the order again, and the PSP authorisation is set to the
@@ -34,7 +35,7 @@ use seam_model::{Money, OwnerTeam};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::canonical::CanonicalLine;
+use super::canonical::{gross_unit_price, CanonicalLine};
 use super::{
     load_record, order_entity, require_record, step, store_failure, write_record, OrderFlow,
     OrderRecord, OrderStage, FLOW,
@@ -197,7 +198,10 @@ enum Edit {
     Add {
         sku: String,
         units: u32,
+        /// Centra's unit price, tax included.
         unit_price: Decimal,
+        /// NetSuite's rate for the units, net of tax.
+        erp_rate: Decimal,
         tax_percent: Decimal,
         erp_line: u32,
     },
@@ -235,17 +239,19 @@ fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String
             Some(g) if g.closed => (shipped, None),
             Some(g) => (g.quantity, Some(g.rate)),
         };
-        // The rate Seam holds: that of the group's newest line with units.
-        let our_rate = group
+        // The rate and price Seam holds: those of the group's newest line
+        // with units.
+        let newest = group
             .iter()
             .rev()
             .find(|l| l.quantity > l.cancelled)
-            .map(|l| unit_rate(l))
-            .unwrap_or_else(|| unit_rate(first));
+            .unwrap_or(first);
+        let our_rate = newest.erp_unit_rate();
+        let our_price = centra_unit_price(newest);
         let price_changed = rate.is_some_and(|r| {
             group
                 .iter()
-                .any(|l| l.quantity > l.cancelled && unit_rate(l) != r)
+                .any(|l| l.quantity > l.cancelled && l.erp_unit_rate() != r)
         });
         if wanted < shipped || (price_changed && shipped > 0) {
             return Err(format!(
@@ -272,10 +278,12 @@ fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String
         if price_changed {
             cancel_newest_first(current - shipped, &mut edits);
             if wanted > shipped {
+                let erp_rate = rate.unwrap_or(our_rate);
                 edits.push(Edit::Add {
                     sku: first.sku.clone(),
                     units: wanted - shipped,
-                    unit_price: rate.unwrap_or(our_rate),
+                    unit_price: gross_unit_price(erp_rate, first.tax_percent),
+                    erp_rate,
                     tax_percent: first.tax_percent,
                     erp_line,
                 });
@@ -286,7 +294,8 @@ fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String
             edits.push(Edit::Add {
                 sku: first.sku.clone(),
                 units: wanted - current,
-                unit_price: our_rate,
+                unit_price: our_price,
+                erp_rate: our_rate,
                 tax_percent: first.tax_percent,
                 erp_line,
             });
@@ -305,7 +314,8 @@ fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String
         edits.push(Edit::Add {
             sku: g.sku.clone(),
             units: g.quantity,
-            unit_price: g.rate,
+            unit_price: gross_unit_price(g.rate, tax_percent),
+            erp_rate: g.rate,
             tax_percent,
             erp_line: g.erp_line,
         });
@@ -313,8 +323,8 @@ fn plan_edits(record: &OrderRecord, got: &[ErpLine]) -> Result<Vec<Edit>, String
     Ok(edits)
 }
 
-/// A Centra line's price per unit, as NetSuite's rate shows it.
-fn unit_rate(line: &CanonicalLine) -> Decimal {
+/// A Centra line's price per unit, tax included, before vouchers.
+fn centra_unit_price(line: &CanonicalLine) -> Decimal {
     (line.allocation.gross.amount / Decimal::from(line.quantity.max(1))).round_dp(2)
 }
 
@@ -482,6 +492,7 @@ impl JobHandler for ErpChanged {
                     sku,
                     units,
                     unit_price,
+                    erp_rate,
                     tax_percent,
                     erp_line,
                 } => {
@@ -511,6 +522,7 @@ impl JobHandler for ErpChanged {
                         shipped: 0,
                         cancelled: 0,
                         bundle_line: None,
+                        erp_rate: Some(*erp_rate),
                     });
                     // The NetSuite line now stands for this Centra line too.
                     record.erp_lines.push((line_id, *erp_line));
@@ -863,6 +875,7 @@ mod tests {
             shipped: 0,
             cancelled: 0,
             bundle_line: None,
+            erp_rate: None,
         }
     }
 
@@ -896,6 +909,8 @@ mod tests {
         }
     }
 
+    /// A NetSuite line at a rate net of tax (a Centra price of 49.95 at
+    /// 25% is a rate of 39.96).
     fn erp(erp_line: u32, quantity: u32, unit: i64) -> ErpLine {
         ErpLine {
             erp_line,
@@ -909,7 +924,7 @@ mod tests {
     #[test]
     fn a_raised_quantity_is_one_added_line_and_seen_again_changes_nothing() {
         let before = record(vec![line(10, 1, 4995)], vec![(10, 1)]);
-        let edits = plan_edits(&before, &[erp(1, 2, 4995)]).unwrap();
+        let edits = plan_edits(&before, &[erp(1, 2, 3996)]).unwrap();
         assert!(matches!(
             edits.as_slice(),
             [Edit::Add {
@@ -924,7 +939,7 @@ mod tests {
             vec![line(10, 1, 4995), line(11, 1, 4995)],
             vec![(10, 1), (11, 1)],
         );
-        assert_eq!(plan_edits(&after, &[erp(1, 2, 4995)]).unwrap(), vec![]);
+        assert_eq!(plan_edits(&after, &[erp(1, 2, 3996)]).unwrap(), vec![]);
     }
 
     #[test]
@@ -933,7 +948,7 @@ mod tests {
             vec![line(10, 1, 4995), line(11, 2, 4995)],
             vec![(10, 1), (11, 1)],
         );
-        let edits = plan_edits(&after, &[erp(1, 1, 4995)]).unwrap();
+        let edits = plan_edits(&after, &[erp(1, 1, 3996)]).unwrap();
         assert_eq!(
             edits,
             vec![Edit::Cancel {
@@ -948,15 +963,46 @@ mod tests {
         let mut shipped = line(10, 2, 4995);
         shipped.shipped = 1;
         let before = record(vec![shipped], vec![(10, 1)]);
-        assert!(plan_edits(&before, &[erp(1, 2, 3995)]).is_err());
-        assert!(plan_edits(&before, &[erp(1, 0, 4995)]).is_err());
+        assert!(plan_edits(&before, &[erp(1, 2, 3196)]).is_err());
+        assert!(plan_edits(&before, &[erp(1, 0, 3996)]).is_err());
         // Lowering to the shipped units only is fine.
         assert_eq!(
-            plan_edits(&before, &[erp(1, 1, 4995)]).unwrap(),
+            plan_edits(&before, &[erp(1, 1, 3996)]).unwrap(),
             vec![Edit::Cancel {
                 line_id: 10,
                 units: 1
             }]
         );
+    }
+
+    #[test]
+    fn a_new_netsuite_rate_becomes_a_centra_price_with_tax_and_is_then_seen_as_unchanged() {
+        let before = record(vec![line(10, 1, 4995)], vec![(10, 1)]);
+        let edits = plan_edits(&before, &[erp(1, 1, 3196)]).unwrap();
+        assert_eq!(
+            edits,
+            vec![
+                Edit::Cancel {
+                    line_id: 10,
+                    units: 1
+                },
+                Edit::Add {
+                    sku: "SKU-1".into(),
+                    units: 1,
+                    unit_price: Decimal::new(3995, 2),
+                    erp_rate: Decimal::new(3196, 2),
+                    tax_percent: Decimal::from(25),
+                    erp_line: 1,
+                }
+            ]
+        );
+        // A rate whose price with tax rounds: the added line keeps the rate
+        // it came from, so the next poll sees no change.
+        let mut added = line(11, 1, 3333);
+        added.erp_rate = Some(Decimal::new(2667, 2));
+        let mut old = line(10, 1, 4995);
+        old.cancelled = 1;
+        let after = record(vec![old, added], vec![(10, 1), (11, 1)]);
+        assert_eq!(plan_edits(&after, &[erp(1, 1, 2667)]).unwrap(), vec![]);
     }
 }

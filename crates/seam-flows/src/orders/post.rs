@@ -251,8 +251,14 @@ impl JobHandler for PostWarehouse {
     }
 }
 
-/// The sales order as NetSuite gets it: each line's rate and its allocated
-/// voucher share as the line discount, with its tax rate; shipping once.
+/// The sales order as NetSuite gets it. Each line carries the allocation
+/// of its open units unchanged: `amount` is the net before the voucher
+/// share, the voucher share is the line discount, and the tax goes as an
+/// amount (`tax1Amt`) with its rate, so NetSuite neither adds VAT to a
+/// price that already contains it nor rounds the tax another way; each
+/// line's total is what the customer paid for it. `rate` is the line's net
+/// unit price for people reading the order (`CanonicalLine::erp_unit_rate`).
+/// Shipping goes once, at the price the customer paid for it.
 pub(crate) fn sales_order(flow: &OrderFlow, record: &OrderRecord) -> SalesOrder {
     let order = &record.order;
     SalesOrder {
@@ -280,23 +286,23 @@ pub(crate) fn sales_order(flow: &OrderFlow, record: &OrderRecord) -> SalesOrder 
                 .iter()
                 .map(|l| {
                     let units = l.quantity.saturating_sub(l.cancelled);
-                    let gross =
-                        super::canonical::share_of_units(l.allocation.gross, l.quantity, units);
-                    let voucher =
-                        super::canonical::share_of_units(l.allocation.voucher, l.quantity, units);
-                    let rate = if units == 0 {
-                        Decimal::ZERO
-                    } else {
-                        (gross / Decimal::from(units)).round_dp(2)
-                    };
+                    let share =
+                        |amount| super::canonical::share_of_units(amount, l.quantity, units);
+                    let (paid, tax, voucher) = (
+                        share(l.allocation.paid),
+                        share(l.allocation.tax),
+                        share(l.allocation.voucher),
+                    );
                     let mut line = SalesOrderLine::new(
                         Reference::external(l.sku.clone()),
                         Decimal::from(units),
-                        rate,
+                        l.erp_unit_rate(),
                     );
                     line.line = record.erp_line(l.line_id);
-                    line.amount = Some(gross);
+                    // paid − tax is the net after the voucher share.
+                    line.amount = Some(paid - tax + voucher);
                     line.tax_rate = Some(l.tax_percent);
+                    line.tax_amount = Some(tax);
                     line.discount = (!voucher.is_zero()).then_some(voucher);
                     line
                 })

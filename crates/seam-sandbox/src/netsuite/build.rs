@@ -49,6 +49,7 @@ const OWNED_LINE_FIELDS: &[&str] = &[
     "unitCost",
     "amount",
     "taxRate1",
+    "tax1Amt",
     "isclosed",
     "isClosed",
     "quantityFulfilled",
@@ -430,10 +431,25 @@ fn apply_line(
     } else if is_new || quantity.is_some() || rate.is_some() {
         line.amount = round_money(line.quantity * line.rate);
     }
-    if let Some(tax_rate) = optional_decimal(fields, "taxRate1", &format!("{path}.taxRate1"))? {
+    let tax_rate = optional_decimal(fields, "taxRate1", &format!("{path}.taxRate1"))?;
+    if let Some(tax_rate) = tax_rate {
         line.tax_rate = tax_rate;
     }
     let discount_key = config.discount_line_field.as_str();
+    // A tax amount set on the line stands until the line's money changes
+    // without a new one: then NetSuite computes the tax from the rate again.
+    match optional_decimal(fields, "tax1Amt", &format!("{path}.tax1Amt"))? {
+        Some(tax) => line.tax_set = Some(round_money(tax)),
+        None if quantity.is_some()
+            || rate.is_some()
+            || amount.is_some()
+            || tax_rate.is_some()
+            || fields.contains_key(discount_key) =>
+        {
+            line.tax_set = None
+        }
+        None => {}
+    }
     if let Some(discount) =
         optional_decimal(fields, discount_key, &format!("{path}.{discount_key}"))?
     {
