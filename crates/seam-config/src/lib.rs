@@ -47,6 +47,10 @@ pub struct StockConfig {
     pub readback_every: Duration,
     /// SKUs read back per run.
     pub readback_slice: u32,
+    /// Units of each SKU held back from Centra (safety stock): covers the
+    /// second or so between a unit leaving the warehouse's sellable stock
+    /// and Centra showing it, at the price of those units never selling.
+    pub safety_buffer: u32,
 }
 
 impl Default for StockConfig {
@@ -57,6 +61,7 @@ impl Default for StockConfig {
             push_batch: 2_000,
             readback_every: Duration::from_secs(30),
             readback_slice: 2_000,
+            safety_buffer: 0,
         }
     }
 }

@@ -43,6 +43,7 @@ struct RawStock {
     push_batch: Option<usize>,
     readback_every: Option<Spanned<String>>,
     readback_slice: Option<u32>,
+    safety_buffer: Option<u32>,
 }
 
 /// `[returns]`: where write-offs are booked in the ERP, and how often
@@ -619,6 +620,7 @@ impl RawConfig {
                 .readback_slice
                 .unwrap_or(defaults.readback_slice)
                 .max(1),
+            safety_buffer: self.stock.safety_buffer.unwrap_or(defaults.safety_buffer),
         };
 
         if !r.errors.is_empty() {

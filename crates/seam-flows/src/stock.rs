@@ -121,6 +121,8 @@ pub struct StockSettings {
     pub readback_every: Duration,
     /// SKUs read back per run: the whole catalogue is covered in turn.
     pub readback_slice: u32,
+    /// Units of each SKU held back from Centra (see the stock equation).
+    pub safety_buffer: i64,
 }
 
 impl Default for StockSettings {
@@ -133,6 +135,7 @@ impl Default for StockSettings {
             push_every: Duration::from_secs(1),
             readback_every: Duration::from_secs(30),
             readback_slice: 2_000,
+            safety_buffer: 0,
         }
     }
 }
@@ -145,6 +148,7 @@ impl From<&seam_config::StockConfig> for StockSettings {
             push_every: config.push_every,
             readback_every: config.readback_every,
             readback_slice: config.readback_slice,
+            safety_buffer: i64::from(config.safety_buffer),
             ..StockSettings::default()
         }
     }
@@ -564,6 +568,7 @@ impl JobHandler for Push {
             // fulfilment flow records them; until then the term is zero.
             let target = StockEquation {
                 sellable_at_3pl: stock.sellable,
+                safety_buffer: flow.settings.safety_buffer,
                 ..Default::default()
             }
             .centra_physical();
@@ -815,6 +820,7 @@ impl JobHandler for Restock {
         };
         let target = StockEquation {
             sellable_at_3pl: stock.sellable,
+            safety_buffer: flow.settings.safety_buffer,
             ..Default::default()
         }
         .centra_physical();

@@ -19,6 +19,7 @@
 //!                                                     Centra orders and moved out of its
 //!                                                     sellable statuses, if it does so)
 //!                 + dispatched_not_yet_shipped_in_centra
+//!                 − safety_buffer                    (units held back on purpose, 0 by default)
 //! ```
 //!
 //! - `sellable_at_3pl` is the sum of the SKU's units in sellable statuses.
@@ -32,7 +33,12 @@
 //!   dispatching and Seam completing the Centra shipment: the 3PL has already
 //!   removed the units, Centra still counts them allocated.
 //!
-//! With these terms Centra's FTA equals the 3PL's sellable units minus the
+//! - `safety_buffer` is the brand's safety stock (`[stock] safety_buffer`):
+//!   a unit that leaves the sellable statuses reaches Centra a second or so
+//!   later, and a checkout in that second can sell it; holding back N units
+//!   per SKU absorbs up to N such removals, at the price of those units.
+//!
+//! With these terms (and no buffer) Centra's FTA equals the 3PL's sellable units minus the
 //! units sold in Centra that the 3PL has not reserved yet: exactly what can
 //! still be promised. Anything uncertain errs low.
 
@@ -98,6 +104,7 @@ pub struct StockEquation {
     pub sellable_at_3pl: i64,
     pub held_at_3pl_outside_sellable: i64,
     pub dispatched_not_yet_shipped_in_centra: i64,
+    pub safety_buffer: i64,
 }
 
 impl StockEquation {
@@ -105,7 +112,8 @@ impl StockEquation {
     pub fn centra_physical(&self) -> i64 {
         (self.sellable_at_3pl
             + self.held_at_3pl_outside_sellable
-            + self.dispatched_not_yet_shipped_in_centra)
+            + self.dispatched_not_yet_shipped_in_centra
+            - self.safety_buffer)
             .max(0)
     }
 }
@@ -165,6 +173,7 @@ mod tests {
             sellable_at_3pl: 10,
             held_at_3pl_outside_sellable: 0,
             dispatched_not_yet_shipped_in_centra: 1,
+            safety_buffer: 0,
         };
         let centra_allocated = 3 + 2 + 1;
         let fta = equation.centra_physical() - centra_allocated;
@@ -173,5 +182,21 @@ mod tests {
             10 - 3 - 2,
             "free units at the 3PL minus sales not yet reserved there"
         );
+    }
+
+    #[test]
+    fn a_safety_buffer_holds_units_back_and_never_goes_below_zero() {
+        let equation = |sellable, buffer| StockEquation {
+            sellable_at_3pl: sellable,
+            safety_buffer: buffer,
+            ..Default::default()
+        };
+        assert_eq!(equation(10, 2).centra_physical(), 8);
+        assert_eq!(equation(1, 2).centra_physical(), 0);
+        // One unit leaves the warehouse's sellable stock and Centra has not
+        // heard yet: with a buffer of one, what Centra still offers is no
+        // more than what the warehouse can sell.
+        let stale = equation(3, 1).centra_physical();
+        assert!(stale <= 2);
     }
 }

@@ -46,6 +46,9 @@ pub struct StockArgs {
     zipf: f64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The hub's `stock.safety_buffer`: units per SKU held back from Centra.
+    #[arg(long, default_value_t = 0)]
+    safety_buffer: u32,
 }
 
 /// Draws SKU ranks with probability proportional to 1 / rank^s.
@@ -121,11 +124,12 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     let text = format!(
         "[hub]\ndata_dir = \"{}\"\nlisten = \"{listen}\"\n\
          [engine]\nbatch_size = 1024\nconcurrency = 64\n\
-         [stock]\npoll_every = \"200ms\"\npush_every = \"500ms\"\npush_batch = 5000\nreadback_every = \"1h\"\n\
+         [stock]\npoll_every = \"200ms\"\npush_every = \"500ms\"\npush_batch = 5000\nreadback_every = \"1h\"\nsafety_buffer = {}\n\
          [connectors.centra]\nurl = \"{}/graphql\"\ntoken = \"{}\"\nwarehouse = \"{WAREHOUSE_NAME}\"\n\
          [connectors.warehouse]\nurl = \"{}/api/v1\"\nusername = \"{}\"\npassword = \"{}\"\naccount_code = \"{}\"\n\
          [mappings]\nstock_statuses = {{ \"Available\" = \"sellable\", \"Quarantine\" = \"not_sellable\", \"Stock Adjustment\" = \"not_sellable\", \"Dispatched\" = \"not_sellable\" }}\n",
         dir.path().display(),
+        args.safety_buffer,
         centra_server.base_url(),
         centra::DEFAULT_TOKEN,
         warehouse_server.base_url(),
@@ -197,6 +201,8 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     let mut orders_placed = 0u64;
     // Sales Centra accepted with no unpromised sellable unit at the warehouse.
     let mut oversold_at_sale = 0u64;
+    // Checkouts Centra refused although the warehouse had a unit to sell.
+    let mut refused_sellable = 0u64;
     // Units the warehouse can sell that no Centra order holds yet.
     let unpromised = |sku: &str| -> i64 {
         let allocated = centra_sim.stock_of(sku).map_or(0, |view| view.allocated);
@@ -277,6 +283,10 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
                 if truth <= 0 {
                     oversold_at_sale += 1;
                 }
+            } else if truth > 0 {
+                // Centra showed none while the warehouse had one to sell:
+                // a safety buffer's cost (or staleness the other way).
+                refused_sellable += 1;
             }
         }
         progress.set_position(load_started.elapsed().as_secs());
@@ -321,12 +331,19 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
             }
         }
     }
+    // What Seam sets for a sellable count: the count less the safety buffer.
+    let buffer = i64::from(args.safety_buffer);
+    let shown = |sellable: i64| (sellable - buffer).max(0);
     let mut staleness: Vec<i64> = Vec::with_capacity(emitted.len());
     let mut unreflected = 0u64;
     for (rank, at, value) in &emitted {
+        if shown(*value) == shown(*value - 1) {
+            // Inside the buffer: Centra's figure does not change.
+            continue;
+        }
         let first = per_sku
             .get(rank)
-            .and_then(|w| w.iter().find(|(t, q)| t >= at && q >= value))
+            .and_then(|w| w.iter().find(|(t, q)| t >= at && *q >= shown(*value)))
             .map(|(t, _)| (*t - *at).num_milliseconds());
         match first {
             Some(ms) => staleness.push(ms),
@@ -337,9 +354,12 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
     // The same for units taken out: the first write at or below what is left.
     let mut removal_staleness: Vec<i64> = Vec::with_capacity(removals.len());
     for (rank, at, left) in &removals {
+        if shown(*left) == shown(*left + 1) {
+            continue;
+        }
         let first = per_sku
             .get(rank)
-            .and_then(|w| w.iter().find(|(t, q)| t >= at && q <= left))
+            .and_then(|w| w.iter().find(|(t, q)| t >= at && *q <= shown(*left)))
             .map(|(t, _)| (*t - *at).num_milliseconds());
         match first {
             Some(ms) => removal_staleness.push(ms),
@@ -375,7 +395,9 @@ pub async fn run(args: StockArgs) -> anyhow::Result<()> {
         emitted.len(),
         removals.len()
     );
-    println!("  checkouts placed:         {orders_placed}");
+    println!(
+        "  checkouts placed:         {orders_placed} ({refused_sellable} refused by Centra while the warehouse had the unit)"
+    );
     println!(
         "  staleness, goods in (ms): p50 {}  p99 {}  max {}  ({} movements not reflected)",
         percentile(&staleness, 0.5),
