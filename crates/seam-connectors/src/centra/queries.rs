@@ -60,6 +60,9 @@ pub(crate) const ORDER_BY_ID: &str =
     "query OrderById($id: String!) { order(id: $id) { ...OrderFields } }";
 pub(crate) const ORDER_BY_NUMBER: &str =
     "query OrderByNumber($number: Int!) { order(number: $number) { ...OrderFields } }";
+pub(crate) const ORDERS_BY_NUMBERS: &str =
+    "query OrdersByNumbers($numbers: [Int!], $limit: Int) { \
+orders(where: {number: $numbers}, limit: $limit) { ...OrderFields } }";
 
 /// The safety-net poll: oldest change first, relay-paged.
 pub(crate) const ORDERS_UPDATED_SINCE: &str = "query OrdersUpdatedSince($from: String!, $first: Int!, $after: String) { \

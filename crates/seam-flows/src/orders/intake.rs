@@ -38,6 +38,7 @@ pub(super) fn register(flow: &Arc<OrderFlow>, registry: &mut HandlerRegistry) {
             flow: flow.clone(),
             listening: AtomicBool::new(false),
             confirmed_at: AtomicI64::new(0),
+            read_ahead: Default::default(),
         }),
     );
     registry.register(FLOW, "poll_updated", Arc::new(PollUpdated(flow.clone())));
@@ -68,22 +69,82 @@ pub fn order_changed_event(source: &str, event_id: String, number: i64) -> Inbou
     }
 }
 
+/// The job of an event from Centra's queue: it names the event, so that it
+/// can take the order the poll read for it (see `snapshots`).
+fn queued_order_event(event_id: i64, number: i64) -> InboundEvent {
+    let event = event_id.to_string();
+    InboundEvent {
+        payload: json!({ "number": number, "event": event }),
+        ..order_changed_event(EVENTS_SOURCE, event, number)
+    }
+}
+
+const EVENTS_SOURCE: &str = "centra-events";
+
 struct PollEvents {
     flow: Arc<OrderFlow>,
     listening: AtomicBool,
     /// When events were last confirmed (ms), see `CONFIRM_EVERY_MS`.
     confirmed_at: AtomicI64,
+    /// Events whose orders were read ahead: Centra serves an event again
+    /// until it is confirmed, and its order need not be read again.
+    read_ahead: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// Confirming events is a mutation, and Centra's Growth tier allows 20 per
-/// 10 s for everything. Journaled events are safe (the journal dedupes a
-/// re-read), so they are confirmed when a page fills up or this long after
-/// the last confirmation, not on every poll; until then Centra keeps
-/// returning them, which costs a read, not a mutation.
-const CONFIRM_EVERY_MS: i64 = 10_000;
+/// 10 s for everything, each order's confirmation included. Journaled
+/// events are safe (the journal dedupes a re-read, and their orders are not
+/// read ahead again), so they are confirmed when half a page is waiting or
+/// this long after the last confirmation, not on every poll; until then
+/// Centra keeps returning them with the poll it answers anyway.
+const CONFIRM_EVERY_MS: i64 = 60_000;
 /// Confirm at once when this many are unconfirmed, so new events keep
 /// fitting in one page.
 const CONFIRM_AT: usize = 100;
+
+impl PollEvents {
+    /// Reads the orders of a page of events in one request per 100 and
+    /// leaves them for the jobs of those events, before the jobs exist. A
+    /// failure costs nothing but the saving: each job then reads its order.
+    async fn read_ahead(&self, events: &[&seam_connectors::centra::Event]) {
+        let events: Vec<_> = {
+            let done = self.read_ahead.lock().unwrap_or_else(|p| p.into_inner());
+            events
+                .iter()
+                .copied()
+                .filter(|e| !done.contains(&e.id))
+                .collect()
+        };
+        let mut numbers: Vec<i64> = events.iter().map(|e| e.object_reference).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        if numbers.is_empty() {
+            return;
+        }
+        match self.flow.centra.orders_by_numbers(&numbers).await {
+            Ok(orders) => {
+                for order in orders {
+                    let number = order.number;
+                    let answered = events
+                        .iter()
+                        .filter(|e| e.object_reference == number)
+                        .map(|e| e.id.to_string())
+                        .collect();
+                    self.flow.snapshots.put(number, order, answered);
+                }
+                let mut done = self.read_ahead.lock().unwrap_or_else(|p| p.into_inner());
+                // Bounded: forgetting only costs a second read.
+                if done.len() > 100_000 {
+                    done.clear();
+                }
+                done.extend(events.iter().map(|e| e.id));
+            }
+            Err(failure) => {
+                tracing::debug!(%failure, "reading a page of orders ahead failed; each job reads its own")
+            }
+        }
+    }
+}
 
 #[async_trait]
 impl JobHandler for PollEvents {
@@ -114,10 +175,14 @@ impl JobHandler for PollEvents {
             if events.is_empty() {
                 break;
             }
-            let inbound: Vec<InboundEvent> = events
+            let changed: Vec<_> = events
                 .iter()
                 .filter(|e| e.change_type != EventChangeType::Deleted)
-                .map(|e| order_changed_event("centra-events", e.id.to_string(), e.object_reference))
+                .collect();
+            self.read_ahead(&changed).await;
+            let inbound: Vec<InboundEvent> = changed
+                .iter()
+                .map(|e| queued_order_event(e.id, e.object_reference))
                 .collect();
             // Journaled before Centra is told they were read: nothing is lost if
             // this process dies in between (the events come again and dedupe).
@@ -131,6 +196,13 @@ impl JobHandler for PollEvents {
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
             if let Err(failure) = centra.confirm_events(&ids).await {
                 return Outcome::failed(failure);
+            }
+            {
+                // Confirmed events are not served again.
+                let mut done = self.read_ahead.lock().unwrap_or_else(|p| p.into_inner());
+                for id in &ids {
+                    done.remove(id);
+                }
             }
             self.confirmed_at.store(ctx.now, Ordering::Relaxed);
             if events.len() < EVENTS_PER_POLL {
@@ -247,7 +319,18 @@ impl JobHandler for OrderChanged {
             Ok(record) => record,
             Err(outcome) => return outcome,
         };
-        let order = match self.0.centra.order_by_number(number).await {
+        // The order as the events poll read it for this event, or as Centra
+        // has it now.
+        let snapshot = job
+            .payload
+            .get("event")
+            .and_then(|e| e.as_str())
+            .and_then(|event| self.0.snapshots.take(number, event));
+        let read = match snapshot {
+            Some(order) => Ok(Some(order)),
+            None => self.0.centra.order_by_number(number).await,
+        };
+        let order = match read {
             Ok(Some(order)) => order,
             Ok(None) => {
                 return Outcome::failed(Failure::data(format!(

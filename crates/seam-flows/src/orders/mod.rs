@@ -30,6 +30,7 @@ mod fulfil;
 mod intake;
 mod payments;
 mod post;
+mod snapshots;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -203,6 +204,8 @@ pub struct OrderFlow {
     pub erp_customer: String,
     pub settings: OrderSettings,
     pub(crate) products: ProductCache,
+    /// Orders the events poll read in bulk, for the jobs it queued.
+    pub(crate) snapshots: snapshots::Snapshots<seam_connectors::centra::Order>,
 }
 
 impl OrderFlow {
@@ -226,6 +229,7 @@ impl OrderFlow {
             rules,
             erp_customer,
             products: ProductCache::new(settings.product_ttl),
+            snapshots: Default::default(),
             settings,
         }
     }

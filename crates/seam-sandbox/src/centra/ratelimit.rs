@@ -1,7 +1,9 @@
 //! Centra's rate limits: requests, mutations and query complexity, each over
 //! a 10-second and a 1-hour window, shared by every token of the environment.
-//! Fixed windows on a real monotonic clock; the docs call them token buckets,
-//! and a fixed window is the simplest faithful stand-in (inferred).
+//! Token buckets, as the docs call them, on a real monotonic clock: each
+//! holds its quota and refills at quota per window, continuously (the refill
+//! rule is inferred). A client that spreads its calls at the quota's rate is
+//! never refused; one that bursts past the bucket is, until it refills.
 
 use serde::{Deserialize, Serialize};
 use tokio::time::{Duration, Instant};
@@ -57,8 +59,9 @@ impl LimitKind {
 struct Window {
     kind: LimitKind,
     short: bool,
-    started: Instant,
-    used: u64,
+    /// Tokens left (fractions accrue between calls).
+    tokens: f64,
+    refilled_at: Instant,
 }
 
 /// One bucket as the `rateLimits` query reports it.
@@ -91,16 +94,21 @@ impl RateLimiter {
                 windows.push(Window {
                     kind,
                     short,
-                    started: now,
-                    used: 0,
+                    tokens: 0.0,
+                    refilled_at: now,
                 });
             }
         }
-        RateLimiter {
+        let mut limiter = RateLimiter {
             config,
             windows,
             rejected: 0,
+        };
+        for index in 0..limiter.windows.len() {
+            let window = limiter.windows[index];
+            limiter.windows[index].tokens = limiter.quota(window.kind, window.short) as f64;
         }
+        limiter
     }
 
     pub fn config(&self) -> RateLimitConfig {
@@ -131,14 +139,20 @@ impl RateLimiter {
         }
     }
 
+    /// Tokens a bucket regains per second.
+    fn refill_rate(&self, window: &Window) -> f64 {
+        self.quota(window.kind, window.short) as f64 / self.length(window.short).as_secs_f64()
+    }
+
     fn roll(&mut self, now: Instant) {
         for index in 0..self.windows.len() {
-            let length = self.length(self.windows[index].short);
+            let window = self.windows[index];
+            let rate = self.refill_rate(&window);
+            let quota = self.quota(window.kind, window.short) as f64;
+            let elapsed = now.duration_since(window.refilled_at).as_secs_f64();
             let window = &mut self.windows[index];
-            if now.duration_since(window.started) >= length {
-                window.started = now;
-                window.used = 0;
-            }
+            window.tokens = (window.tokens + elapsed * rate).min(quota);
+            window.refilled_at = now;
         }
     }
 
@@ -157,11 +171,15 @@ impl RateLimiter {
         };
         let mut wait: Option<Duration> = None;
         for window in &self.windows {
-            let add = cost(window.kind);
-            if add > 0 && window.used + add > self.quota(window.kind, window.short) {
-                let left = self
-                    .length(window.short)
-                    .saturating_sub(now.duration_since(window.started));
+            let add = cost(window.kind) as f64;
+            if add > 0.0 && window.tokens < add {
+                let quota = self.quota(window.kind, window.short) as f64;
+                // A call dearer than the whole bucket waits a full window.
+                let left = if add > quota {
+                    self.length(window.short)
+                } else {
+                    Duration::from_secs_f64((add - window.tokens) / self.refill_rate(window))
+                };
                 wait = Some(wait.map_or(left, |w| w.max(left)));
             }
         }
@@ -171,7 +189,7 @@ impl RateLimiter {
             return Err(wait.as_millis().div_ceil(1000).max(1) as u64);
         }
         for window in &mut self.windows {
-            window.used += cost(window.kind);
+            window.tokens -= cost(window.kind) as f64;
         }
         Ok(())
     }
@@ -189,7 +207,9 @@ impl RateLimiter {
                 kind: w.kind,
                 interval: if w.short { "TEN_SECONDS" } else { "ONE_HOUR" },
                 quota: self.quota(w.kind, w.short),
-                used: w.used,
+                used: self
+                    .quota(w.kind, w.short)
+                    .saturating_sub(w.tokens.max(0.0).floor() as u64),
             })
             .collect()
     }
@@ -210,5 +230,26 @@ mod tests {
         let wait = limiter.admit(true, 1);
         assert!(matches!(wait, Err(s) if (1..=10).contains(&s)), "{wait:?}");
         assert!(limiter.admit(false, 1).is_ok(), "queries still pass");
+    }
+
+    #[tokio::test]
+    async fn a_client_spreading_its_calls_at_the_quota_rate_is_never_refused() {
+        tokio::time::pause();
+        let mut limiter = RateLimiter::new(RateLimitConfig {
+            mutations_per_10s: 20,
+            ..Default::default()
+        });
+        // The bucket's 20 at once, then one every half second (the refill
+        // rate), for a minute: never refused, though a fixed 10-second
+        // window would have seen 39 in its first window.
+        for _ in 0..20 {
+            assert!(limiter.admit(true, 1).is_ok());
+        }
+        for _ in 0..120 {
+            tokio::time::advance(Duration::from_millis(500)).await;
+            assert!(limiter.admit(true, 1).is_ok());
+        }
+        assert!(limiter.admit(true, 1).is_err(), "the bucket is empty");
+        assert_eq!(limiter.rejected(), 1);
     }
 }

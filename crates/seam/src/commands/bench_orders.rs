@@ -555,6 +555,14 @@ pub async fn run(args: OrdersArgs) -> anyhow::Result<()> {
                     }
                 );
             }
+            println!(
+                "  Centra answered 429 {} times (the hub's governors saw {})",
+                sandbox.centra.rate_limited(),
+                governors
+                    .iter()
+                    .map(|(_, g)| g.stats().rate_limited.load(Ordering::Relaxed))
+                    .sum::<u64>()
+            );
             if let Some((what, allowed)) = slowest {
                 println!(
                     "  slowest API allows {allowed:.2} orders/s (its {what} budget); achieved {:.0}% of it",

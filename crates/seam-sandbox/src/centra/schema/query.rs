@@ -81,13 +81,23 @@ fn sorted_orders(
     filter: Option<&OrderFilter>,
     sort: &[OrderSort],
 ) -> Vec<model::Order> {
-    let mut orders: Vec<model::Order> = sim.with_state(|s| {
-        s.orders
-            .values()
-            .filter(|o| filter.is_none_or(|f| f.matches(o)))
-            .cloned()
-            .collect()
-    });
+    let mut orders: Vec<model::Order> =
+        sim.with_state(|s| match filter.and_then(|f| f.number.as_ref()) {
+            // By number: looked up, not scanned (the events poll reads a page
+            // of orders this way).
+            Some(numbers) => numbers
+                .iter()
+                .filter_map(|n| s.orders.get(n))
+                .filter(|o| filter.is_none_or(|f| f.matches(o)))
+                .cloned()
+                .collect(),
+            None => s
+                .orders
+                .values()
+                .filter(|o| filter.is_none_or(|f| f.matches(o)))
+                .cloned()
+                .collect(),
+        });
     let key = sort.first().copied().unwrap_or(OrderSort::number_DESC);
     orders.sort_by(|a, b| {
         use OrderSort::*;
