@@ -533,3 +533,37 @@ async fn s14_posting_an_order_again_never_undoes_an_edit_made_in_netsuite() {
     );
     assert!(hub.open_exceptions("sync_illusion").await.is_empty());
 }
+
+/// The hub confirmed an order in Centra and was killed before it committed;
+/// the next attempt's confirmOrder is refused ("Only PENDING orders can be
+/// confirmed"). An order Centra already holds confirmed is posted, not
+/// parked as invalid data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s16_an_order_already_confirmed_in_centra_is_posted_not_refused() {
+    let hub = Hub::start().await;
+    let sku = hub.new_skus(1).remove(0);
+    let number = hub.place(&[(&sku, 1, eur(4995))], "Standard");
+    hub.sandbox.centra.confirm_order(number).unwrap();
+    // The warehouse step commits only once Centra holds it confirmed.
+    let entity = order_entity(i64::from(number));
+    let started = Instant::now();
+    loop {
+        let timeline = hub.store.timeline(&entity).await.unwrap();
+        if timeline
+            .iter()
+            .any(|e| e.system == "warehouse" && e.step == "posted")
+        {
+            break;
+        }
+        let exceptions = hub.every_exception().await;
+        assert!(exceptions.is_empty(), "{exceptions:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never posted: {timeline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    hub.until("posted to NetSuite", |h| h.erp_order(number).is_some())
+        .await;
+    assert!(hub.every_exception().await.is_empty());
+}

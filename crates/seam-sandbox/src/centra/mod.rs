@@ -225,6 +225,19 @@ impl CentraSim {
         })
     }
 
+    /// Confirms a PENDING order, as an operator (or another integration) would.
+    pub fn confirm_order(&self, number: i32) -> Result<(), String> {
+        self.with_state(|state| {
+            state
+                .confirm_order(&OrderRef {
+                    number: Some(number),
+                    ..Default::default()
+                })
+                .map(|_| ())
+                .map_err(|problems| format!("{problems:?}"))
+        })
+    }
+
     pub fn stock_of(&self, sku: &str) -> Option<StockView> {
         self.with_state(|state| {
             let catalogue = &state.catalogue;
