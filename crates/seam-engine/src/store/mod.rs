@@ -235,6 +235,30 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<u64, StoreError>;
 
+    // --- Reconciliation ---
+
+    /// Records one check of the `checked` entities, in one transaction: a
+    /// variance found is opened, or updated (values, detail, last seen) when
+    /// one of its entity and type is open already; an open variance of a
+    /// checked entity that the check did not find again is cleared.
+    async fn record_variances(
+        &self,
+        checked: &[String],
+        found: &[NewVariance],
+        now: Millis,
+    ) -> Result<VarianceChanges, StoreError>;
+
+    /// Variances by business day and status, oldest id first, a page at a
+    /// time (`after_id`, `limit`).
+    async fn variances(&self, filter: &VarianceFilter) -> Result<Vec<VarianceRecord>, StoreError>;
+
+    /// Which of the entities have queued or running jobs: work in flight
+    /// that explains a difference between systems.
+    async fn entities_in_flight(
+        &self,
+        entity_keys: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError>;
+
     // --- The soak (`seam soak`): reading the whole store after a run ---
 
     /// Active jobs (queued, running, parked) with ids above `after_id`,
