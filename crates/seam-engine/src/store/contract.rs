@@ -950,4 +950,15 @@ pub async fn work_in_flight_is_told_by_entity(store: Arc<dyn Store>) {
     let busy = store.entities_in_flight(&keys).await.unwrap();
     assert_eq!(busy.len(), 1);
     assert!(!busy.contains(&claimed[0].spec.entity_key));
+    // A job parked behind an open exception still holds its entity.
+    let parked = store.claim("w", 1, 10_000, 20).await.unwrap();
+    store
+        .complete("w", vec![park(&parked[0], "broken")], 30)
+        .await
+        .unwrap();
+    assert!(store
+        .entities_in_flight(&keys)
+        .await
+        .unwrap()
+        .contains(&parked[0].spec.entity_key));
 }

@@ -252,8 +252,9 @@ pub trait Store: Send + Sync + 'static {
     /// time (`after_id`, `limit`).
     async fn variances(&self, filter: &VarianceFilter) -> Result<Vec<VarianceRecord>, StoreError>;
 
-    /// Which of the entities have queued or running jobs: work in flight
-    /// that explains a difference between systems.
+    /// Which of the entities have active jobs (queued, running, or parked
+    /// behind an open exception): work in flight, or a problem a person
+    /// already owns, that explains a difference between systems.
     async fn entities_in_flight(
         &self,
         entity_keys: &[String],

@@ -1283,8 +1283,7 @@ macro_rules! impl_sql_store {
                 let mut busy = std::collections::HashSet::new();
                 for chunk in entity_keys.chunks(INSERT_CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(
-                        "SELECT DISTINCT entity_key FROM jobs \
-                         WHERE state IN ('queued', 'running') AND entity_key IN (",
+                        "SELECT DISTINCT entity_key FROM jobs WHERE entity_key IN (",
                     );
                     let mut list = qb.separated(", ");
                     for key in chunk {

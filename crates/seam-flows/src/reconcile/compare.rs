@@ -180,6 +180,9 @@ pub struct ErpLineFacts {
 /// The ERP's sales order as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErpOrderFacts {
+    /// NetSuite's lastModifiedDate (Unix ms).
+    #[serde(default)]
+    pub modified_at: Option<i64>,
     pub total: Decimal,
     pub tax_total: Decimal,
     pub lines: Vec<ErpLineFacts>,
@@ -222,9 +225,17 @@ pub struct OrderObservations {
     pub erp: ErpObservation,
     pub psp: Option<PspFacts>,
     pub returns: Vec<ReturnMoneyFacts>,
-    /// The order has queued or running jobs (orders or returns flow).
+    /// The order has active jobs (orders or returns flow).
     pub in_flight: bool,
+    /// When the systems were read (Unix ms).
+    #[serde(default)]
+    pub observed_at: i64,
 }
+
+/// How long a change made in NetSuite after Seam last read the order counts
+/// as an edit the edits flow (which polls every ten seconds) has still to
+/// carry over, rather than a change nobody carried over.
+pub const ERP_EDIT_GRACE_MS: i64 = 10 * 60 * 1000;
 
 /// Per SKU: what the storefront shows free to sell and the warehouse's
 /// sellable truth, as the stock flow's read-back last found them.
@@ -244,6 +255,8 @@ pub struct OrderIntent {
     pub currency: Currency,
     pub stage: OrderStage,
     pub posted_to_erp: bool,
+    /// The ERP's lastModifiedDate Seam last read (Unix ms).
+    pub erp_seen_at: Option<i64>,
     /// The voucher discounts Seam allocated.
     pub discounts: Decimal,
     /// Per ERP line: the units Seam means it to hold (ordered − cancelled).
@@ -301,6 +314,11 @@ impl OrderIntent {
             currency: order.currency,
             stage: record.stage,
             posted_to_erp: record.erp_id.is_some(),
+            erp_seen_at: record
+                .erp_seen
+                .as_deref()
+                .and_then(|seen| chrono::DateTime::parse_from_rfc3339(seen).ok())
+                .map(|seen| seen.timestamp_millis()),
             discounts: order
                 .lines
                 .iter()
@@ -339,6 +357,11 @@ pub fn compare_order(intent: &OrderIntent, seen: &OrderObservations, out: &mut V
     // In flight: a job will move the figures; a cancelled order has nothing to hold.
     if seen.in_flight || matches!(intent.stage, OrderStage::Posting | OrderStage::Cancelled) {
         return;
+    }
+    if let ErpObservation::Found(erp) = &seen.erp {
+        if edit_pending(intent, erp, seen.observed_at) {
+            return;
+        }
     }
     let number = intent.entity_key.trim_start_matches("order:");
     if let Some(front) = &seen.storefront {
@@ -417,6 +440,17 @@ pub fn compare_order(intent: &OrderIntent, seen: &OrderObservations, out: &mut V
         }
     }
     compare_returns(intent, seen, number, out);
+}
+
+/// NetSuite changed the order after Seam last read it, and recently: an edit
+/// the edits flow has still to carry over.
+fn edit_pending(intent: &OrderIntent, erp: &ErpOrderFacts, observed_at: i64) -> bool {
+    match (erp.modified_at, intent.erp_seen_at) {
+        (Some(modified), Some(seen)) => {
+            modified > seen && observed_at.saturating_sub(modified) < ERP_EDIT_GRACE_MS
+        }
+        _ => false,
+    }
 }
 
 fn compare_erp(
@@ -695,6 +729,7 @@ mod tests {
                 discounts: eur(-1000),
             }),
             erp: ErpObservation::Found(ErpOrderFacts {
+                modified_at: None,
                 total: eur(9500),
                 tax_total: eur(1900),
                 lines: vec![ErpLineFacts {
@@ -714,6 +749,7 @@ mod tests {
                 reveni_refunded: Some(Decimal::ZERO),
             }],
             in_flight: false,
+            observed_at: 0,
         }
     }
 
@@ -804,6 +840,22 @@ mod tests {
             v.detail
         );
         assert_eq!(v.currency, None);
+    }
+
+    #[test]
+    fn an_erp_edit_not_yet_carried_over_is_in_flight_until_its_grace_ends() {
+        let mut record = record();
+        record.erp_seen = Some("2026-11-23T10:00:00Z".into());
+        let seen_at = 1_795_428_000_000; // 2026-11-23T10:00:00Z
+        let mut seen = seen();
+        let erp = erp_mut(&mut seen);
+        erp.lines[0].quantity = Decimal::ONE;
+        erp.modified_at = Some(seen_at + 60_000);
+        seen.observed_at = seen_at + 120_000;
+        assert_eq!(found(&record, &returns(), &seen), vec![]);
+        seen.observed_at = seen_at + 60_000 + ERP_EDIT_GRACE_MS;
+        let v = found(&record, &returns(), &seen);
+        assert_eq!(only(&v).kind, VarianceKind::SyncIllusion);
     }
 
     #[test]
