@@ -259,6 +259,10 @@ pub struct OrderIntent {
     pub erp_seen_at: Option<i64>,
     /// The voucher discounts Seam allocated.
     pub discounts: Decimal,
+    /// The tax contained in shipping. Seam posts shipping to NetSuite as
+    /// one tax-inclusive shippingCost, so NetSuite's taxTotal holds the
+    /// items' tax only.
+    pub shipping_tax: Decimal,
     /// Per ERP line: the units Seam means it to hold (ordered − cancelled).
     pub erp_units: Vec<(u32, Decimal)>,
     pub shipped_units: Decimal,
@@ -324,6 +328,7 @@ impl OrderIntent {
                 .iter()
                 .map(|l| l.allocation.voucher.amount)
                 .sum(),
+            shipping_tax: order.shipping_tax.amount,
             erp_units,
             shipped_units: order.lines.iter().map(|l| Decimal::from(l.shipped)).sum(),
             shipped_value: record.dispatches.iter().map(|d| d.value).sum(),
@@ -506,15 +511,16 @@ fn compare_erp(
                 ),
             ));
         }
-        if erp.tax_total != front.tax_total {
+        let item_tax = front.tax_total - intent.shipping_tax;
+        if erp.tax_total != item_tax {
             out.push(variance(
                 intent,
                 VarianceKind::TaxMismatch,
-                front.tax_total,
+                item_tax,
                 erp.tax_total,
                 ("centra", "netsuite"),
                 format!(
-                    "Order {number}: Centra's tax is {}, NetSuite's is {}.",
+                    "Order {number}: Centra's tax on the items is {item_tax} (of {} with shipping), NetSuite's is {}.",
                     front.tax_total, erp.tax_total
                 ),
             ));
@@ -680,6 +686,7 @@ mod tests {
                     shipped: 2,
                     cancelled: 0,
                     bundle_line: None,
+                    erp_rate: None,
                 }],
                 shipping: money(500),
                 shipping_tax: money(100),
@@ -731,7 +738,7 @@ mod tests {
             erp: ErpObservation::Found(ErpOrderFacts {
                 modified_at: None,
                 total: eur(9500),
-                tax_total: eur(1900),
+                tax_total: eur(1800),
                 lines: vec![ErpLineFacts {
                     line: 1,
                     quantity: Decimal::from(2),
@@ -797,10 +804,10 @@ mod tests {
     #[test]
     fn tax_mismatch() {
         let mut seen = seen();
-        erp_mut(&mut seen).tax_total = eur(1899);
+        erp_mut(&mut seen).tax_total = eur(1799);
         let v = found(&record(), &returns(), &seen);
         assert_eq!(only(&v).kind, VarianceKind::TaxMismatch);
-        assert_eq!((v[0].expected, v[0].found), (eur(1900), eur(1899)));
+        assert_eq!((v[0].expected, v[0].found), (eur(1800), eur(1799)));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use catalogue::{
 };
 pub use model::{
     AddressData, Attribute, Event, EventChangeType, EventObjectType, Order, OrderStatus,
-    StockMutationRecord,
+    PaymentEntry, PaymentEntryType, PaymentStatus, StockMutationRecord,
 };
 pub use ratelimit::RateLimitConfig;
 pub use state::{
@@ -203,6 +203,13 @@ impl CentraSim {
 
     pub fn order(&self, number: i32) -> Option<Order> {
         self.with_state(|state| state.orders.get(&number).cloned())
+    }
+
+    /// Changes an order as a direct fix in Centra's database would: no
+    /// event and no webhook (reconciliation tests plant drift with it).
+    /// Returns whether the order exists.
+    pub fn alter_order(&self, number: i32, change: impl FnOnce(&mut Order)) -> bool {
+        self.with_state(|state| state.orders.get_mut(&number).map(change).is_some())
     }
 
     /// Every order, by number (the soak reads them all after a run).

@@ -73,6 +73,7 @@ fn order(n: u64) -> OrderRecord {
                 shipped: 1,
                 cancelled: 0,
                 bundle_line: None,
+                erp_rate: None,
             }
         })
         .collect();
@@ -166,15 +167,14 @@ impl Observer for LocalObserver {
             .lines
             .iter()
             .map(|l| l.allocation.tax.amount)
-            .sum::<Decimal>()
-            + order.shipping_tax.amount;
+            .sum::<Decimal>();
         let total = order.current_total().amount;
         let planted = (order.number as u64) % self.variance_every.max(1) == 0;
         let cases = returns.map(|r| r.cases.as_slice()).unwrap_or_default();
         Ok(OrderObservations {
             storefront: Some(StorefrontFacts {
                 grand_total: total,
-                tax_total: tax,
+                tax_total: tax + order.shipping_tax.amount,
                 discounts: order
                     .lines
                     .iter()
