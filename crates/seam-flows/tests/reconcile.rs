@@ -109,10 +109,20 @@ fn alter_erp(hub: &Hub, number: i32, change: impl FnOnce(&mut Record)) {
 async fn plant_and_find(hub: &Hub, number: i32, kind: &str) -> VarianceRecord {
     cycle(hub).await;
     let found = open_variances(hub, number).await;
-    assert!(
-        found.iter().any(|v| v.variance.variance_type == kind),
-        "no {kind} variance for order {number}: {found:#?}"
-    );
+    if !found.iter().any(|v| v.variance.variance_type == kind) {
+        let cycles = hub.store.timeline("reconcile:cycle").await.unwrap();
+        let jobs = hub.store.active_jobs(0, 100).await.unwrap();
+        panic!(
+            "no {kind} variance for order {number}: {found:#?}; cycles: {:#?}; active jobs: {:#?}",
+            cycles.iter().map(|c| &c.detail).collect::<Vec<_>>(),
+            jobs.iter()
+                .map(|j| format!(
+                    "{} {} {} {:?}",
+                    j.job.spec.flow, j.job.spec.kind, j.job.spec.entity_key, j.job.state
+                ))
+                .collect::<Vec<_>>()
+        );
+    }
     found
         .into_iter()
         .find(|v| v.variance.variance_type == kind)
@@ -288,4 +298,286 @@ async fn a_capture_before_anything_shipped_is_captured_more_than_shipped() {
         ("seam", "adyen")
     );
     hub.until_exception("captured_more_than_shipped").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voucher_added_in_centra_afterwards_is_a_discount_mismatch() {
+    let hub = Hub::start().await;
+    let number = settled_order(&hub).await;
+    assert!(hub.sandbox.centra.alter_order(number, |order| {
+        order.vouchers.push(seam_sandbox::centra::AppliedVoucher {
+            name: "added by hand".into(),
+            code: None,
+            value: eur(500),
+            date: chrono::Utc::now(),
+        });
+    }));
+    let v = plant_and_find(&hub, number, "discount_mismatch")
+        .await
+        .variance;
+    assert_eq!((v.expected, v.found), (Decimal::ZERO, eur(500)));
+    assert_eq!(v.owner, OwnerTeam::Merchandising);
+}
+
+// --- Shipped and returned orders ---
+
+/// Places an order of one unit, ships it, has it returned, received and
+/// restocked, and waits until the refund is done everywhere and every job
+/// of the order has finished. Returns (order number, return id).
+async fn refunded_order(hub: &Hub) -> (i32, String) {
+    use seam_flows::returns::{OrderReturns, ReturnStage};
+    use seam_sandbox::reveni::{NewReturn, NewReturnItem, OrderRef};
+    use seam_sandbox::warehouse::{
+        DispatchRequest, Disposition, Grade, ReturnLineRequest, ReturnRequest,
+    };
+
+    let sku = hub.new_skus(1).remove(0);
+    let number = hub.place(&[(&sku, 1, eur(8000))], "Standard");
+    hub.until("posted", |h| {
+        h.in_warehouse(number) && h.erp_order(number).is_some()
+    })
+    .await;
+    hub.sandbox
+        .warehouse
+        .dispatch(&number.to_string(), &DispatchRequest::default())
+        .unwrap();
+    hub.until("shipped in Centra and fulfilled in NetSuite", |h| {
+        let shipped =
+            h.sandbox.centra.order(number).is_some_and(|o| {
+                !o.shipments.is_empty() && o.shipments.iter().all(|s| s.is_shipped)
+            });
+        let fulfilled = h
+            .erp_order(number)
+            .is_some_and(|so| so.lines.iter().all(|l| l.quantity_fulfilled >= l.quantity));
+        shipped && fulfilled
+    })
+    .await;
+    let order = hub.sandbox.centra.order(number).unwrap();
+    let line_id = order.lines.iter().find(|l| l.sku == sku).unwrap().id;
+    let id = hub
+        .sandbox
+        .reveni
+        .create_return(NewReturn {
+            order: OrderRef {
+                external_id: order.id.clone(),
+                number: number.to_string(),
+            },
+            currency: "EUR".into(),
+            instant: false,
+            return_type: None,
+            items: vec![NewReturnItem {
+                sku: sku.clone(),
+                order_line_id: line_id.to_string(),
+                quantity: 1,
+                return_reason: "doesn't fit".into(),
+                exchange_sku: None,
+                price: eur(8000),
+            }],
+        })
+        .unwrap()
+        .id
+        .to_string();
+    let entity = order_entity(i64::from(number));
+    let stage = |hub: &Hub| {
+        let store = hub.store.clone();
+        let entity = entity.clone();
+        let id = id.clone();
+        async move {
+            let state = store.entity_state(&entity, "returns").await.unwrap()?;
+            let returns: OrderReturns = serde_json::from_value(state.state).ok()?;
+            returns.case(&id).map(|c| c.stage)
+        }
+    };
+    let started = Instant::now();
+    while stage(hub).await.is_none_or(|s| s < ReturnStage::Authorised) {
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "never authorised"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let view = hub.sandbox.warehouse.order(&number.to_string()).unwrap();
+    hub.sandbox
+        .warehouse
+        .receive_and_grade_return(&ReturnRequest {
+            order_number: Some(number.to_string()),
+            rma: Some(id.clone()),
+            lines: vec![ReturnLineRequest {
+                line_item_id: view
+                    .order_items
+                    .iter()
+                    .find(|l| l.garment_sku == sku)
+                    .map(|l| l.line_item_id.clone()),
+                sku: None,
+                quantity: 1,
+                grade: Grade::A,
+                disposition: Disposition::Restock,
+                notes: None,
+            }],
+        })
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let closed = stage(hub).await == Some(ReturnStage::Closed);
+        let busy = hub
+            .store
+            .entities_in_flight(std::slice::from_ref(&entity))
+            .await
+            .unwrap();
+        if closed && busy.is_empty() {
+            return (number, id);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the return never closed: {:#?}",
+            hub.every_exception().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn credit_memo_key(id: &str) -> RecordKey {
+    RecordKey::External(seam_connectors::netsuite::external_id_for("seam-cm", id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_whose_credit_memo_was_deleted_is_a_refund_without_credit_memo() {
+    let hub = Hub::start().await;
+    let (number, id) = refunded_order(&hub).await;
+    // Shipped, captured, returned and refunded everywhere: nothing to report.
+    cycle(&hub).await;
+    assert_eq!(open_variances(&hub, number).await, vec![]);
+
+    hub.sandbox
+        .netsuite
+        .archive(RecordType::CreditMemo, &credit_memo_key(&id))
+        .unwrap();
+    let v = plant_and_find(&hub, number, "refund_without_credit_memo")
+        .await
+        .variance;
+    assert_eq!((v.expected, v.found), (eur(8000), Decimal::ZERO));
+    assert_eq!(
+        (v.expected_system.as_str(), v.found_system.as_str()),
+        ("adyen", "netsuite")
+    );
+    hub.until_exception("refund_without_credit_memo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credit_memo_changed_in_the_erp_is_a_refund_mismatch() {
+    let hub = Hub::start().await;
+    let (number, id) = refunded_order(&hub).await;
+    hub.sandbox
+        .netsuite
+        .alter_quietly(RecordType::CreditMemo, &credit_memo_key(&id), |memo| {
+            memo.totals.total -= eur(100);
+        })
+        .unwrap();
+    let v = plant_and_find(&hub, number, "refund_mismatch")
+        .await
+        .variance;
+    assert_eq!((v.expected, v.found), (eur(8000), eur(7900)));
+    assert_eq!(v.found_system, "netsuite");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_reversed_behind_seams_back_is_captured_less_than_shipped() {
+    let hub = Hub::start().await;
+    let (number, _) = refunded_order(&hub).await;
+    assert!(hub.sandbox.centra.alter_order(number, |order| {
+        order
+            .payment_history
+            .retain(|p| p.entry_type != PaymentEntryType::Capture);
+    }));
+    let v = plant_and_find(&hub, number, "captured_less_than_shipped")
+        .await
+        .variance;
+    assert_eq!(v.found, Decimal::ZERO);
+    assert!(v.expected > Decimal::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_that_never_reached_the_payment_is_a_credit_memo_without_refund() {
+    let hub = Hub::start().await;
+    let (number, _) = refunded_order(&hub).await;
+    assert!(hub.sandbox.centra.alter_order(number, |order| {
+        order
+            .payment_history
+            .retain(|p| p.entry_type != PaymentEntryType::Refund);
+    }));
+    let v = plant_and_find(&hub, number, "credit_memo_without_refund")
+        .await
+        .variance;
+    assert_eq!((v.expected, v.found), (Decimal::ZERO, eur(8000)));
+    assert_eq!(
+        (v.expected_system.as_str(), v.found_system.as_str()),
+        ("adyen", "netsuite")
+    );
+    hub.until_exception("credit_memo_without_refund").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_written_to_centra_behind_the_hubs_back_is_stock_drift() {
+    let hub = Hub::start().await;
+    let sku = hub.new_skus(1).remove(0);
+    hub.until("Centra holds the warehouse's sellable units", |h| {
+        h.sandbox.centra.stock_of(&sku).unwrap().physical
+            == h.sandbox.warehouse.available_units(&sku) as i64
+    })
+    .await;
+    let sellable = hub.sandbox.warehouse.available_units(&sku) as i64;
+    assert!(hub.sandbox.centra.add_physical_quietly(&sku, 4));
+    // The stock flow's read-back finds it (and pushes a correction); the
+    // reconciler records what it found.
+    hub.store
+        .enqueue(
+            &[NewJob {
+                spec: JobSpec::new("stock", "readback", "stock-readback"),
+                payload: serde_json::json!({}),
+            }],
+            0,
+        )
+        .await
+        .unwrap();
+    let entity = format!("sku:{sku}");
+    let started = Instant::now();
+    while !hub
+        .store
+        .timeline(&entity)
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.step == "drift found")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no read-back found the drift"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cycle(&hub).await;
+    let drift = hub
+        .store
+        .variances(&VarianceFilter {
+            status: Some(VarianceStatus::Open),
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.variance.entity_key == entity)
+        .expect("a stock_drift variance");
+    let v = drift.variance;
+    assert_eq!(v.variance_type, "stock_drift");
+    assert_eq!(v.owner, OwnerTeam::Ops);
+    assert_eq!(
+        (v.expected, v.found),
+        (Decimal::from(sellable), Decimal::from(sellable + 4))
+    );
+    assert_eq!(
+        (v.expected_system.as_str(), v.found_system.as_str()),
+        ("warehouse", "centra")
+    );
+    assert_eq!(v.currency, None);
 }

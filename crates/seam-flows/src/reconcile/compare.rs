@@ -364,7 +364,11 @@ pub fn compare_order(intent: &OrderIntent, seen: &OrderObservations, out: &mut V
         return;
     }
     if let ErpObservation::Found(erp) = &seen.erp {
-        if edit_pending(intent, erp, seen.observed_at) {
+        // Lines that differ right after a change in NetSuite are an edit
+        // the edits flow has still to carry over (a change that moved no
+        // line, such as a fulfilment, is compared as usual).
+        if edit_pending(intent, erp, seen.observed_at) && !line_differences(intent, erp).is_empty()
+        {
             return;
         }
     }
@@ -447,8 +451,7 @@ pub fn compare_order(intent: &OrderIntent, seen: &OrderObservations, out: &mut V
     compare_returns(intent, seen, number, out);
 }
 
-/// NetSuite changed the order after Seam last read it, and recently: an edit
-/// the edits flow has still to carry over.
+/// NetSuite changed the order after Seam last read it, and recently.
 fn edit_pending(intent: &OrderIntent, erp: &ErpOrderFacts, observed_at: i64) -> bool {
     match (erp.modified_at, intent.erp_seen_at) {
         (Some(modified), Some(seen)) => {
@@ -456,6 +459,22 @@ fn edit_pending(intent: &OrderIntent, erp: &ErpOrderFacts, observed_at: i64) -> 
         }
         _ => false,
     }
+}
+
+/// Per ERP line Seam wrote: how the units NetSuite holds differ.
+fn line_differences(intent: &OrderIntent, erp: &ErpOrderFacts) -> Vec<String> {
+    let mut differences = Vec::new();
+    for (line, units) in &intent.erp_units {
+        match erp.lines.iter().find(|l| l.line == *line) {
+            Some(have) if have.quantity == *units => {}
+            Some(have) => differences.push(format!(
+                "line {line}: {} units instead of {units}",
+                have.quantity
+            )),
+            None => differences.push(format!("line {line} is gone")),
+        }
+    }
+    differences
 }
 
 fn compare_erp(
@@ -468,17 +487,7 @@ fn compare_erp(
     // Sync illusion: the units Seam wrote, line by line, are no longer what
     // NetSuite holds (edits made in NetSuite are carried into Seam's record
     // by the edits flow, so what remains is a change nobody carried over).
-    let mut differences = Vec::new();
-    for (line, units) in &intent.erp_units {
-        match erp.lines.iter().find(|l| l.line == *line) {
-            Some(have) if have.quantity == *units => {}
-            Some(have) => differences.push(format!(
-                "line {line}: {} units instead of {units}",
-                have.quantity
-            )),
-            None => differences.push(format!("line {line} is gone")),
-        }
-    }
+    let differences = line_differences(intent, erp);
     if !differences.is_empty() {
         let expected: Decimal = intent.erp_units.iter().map(|(_, u)| *u).sum();
         let found: Decimal = erp.lines.iter().map(|l| l.quantity).sum();
@@ -548,6 +557,7 @@ fn compare_returns(
     number: &str,
     out: &mut Vec<Variance>,
 ) {
+    let psp_refunded_nothing = seen.psp.as_ref().is_some_and(|p| p.refunded.is_zero());
     for facts in &seen.returns {
         let Some(refund) = intent
             .refunds
@@ -567,8 +577,13 @@ fn compare_returns(
             }
             continue;
         };
-        let money_back = refund.psp_refunded
-            || (refund.instant && facts.reveni_refunded.is_some_and(|r| r > Decimal::ZERO));
+        // Money went back: Reveni refunded up front (instant), or Seam
+        // refunded through the PSP and the PSP shows refunds on the payment.
+        let money_back = if refund.instant {
+            facts.reveni_refunded.is_some_and(|r| r > Decimal::ZERO)
+        } else {
+            refund.psp_refunded && !psp_refunded_nothing
+        };
         let refund_system = if refund.instant { "reveni" } else { "adyen" };
         match facts.credit_memo {
             None if money_back => out.push(variance(
@@ -863,6 +878,14 @@ mod tests {
         seen.observed_at = seen_at + 60_000 + ERP_EDIT_GRACE_MS;
         let v = found(&record, &returns(), &seen);
         assert_eq!(only(&v).kind, VarianceKind::SyncIllusion);
+        // A recent change that moved no line (a fulfilment) is compared at once.
+        let mut seen = self::seen();
+        let erp = erp_mut(&mut seen);
+        erp.total = eur(9501);
+        erp.modified_at = Some(seen_at + 60_000);
+        seen.observed_at = seen_at + 120_000;
+        let v = found(&record, &returns(), &seen);
+        assert_eq!(only(&v).kind, VarianceKind::TotalMismatch);
     }
 
     #[test]

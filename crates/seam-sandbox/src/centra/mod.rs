@@ -31,8 +31,8 @@ pub use catalogue::{
     SeededCatalogue,
 };
 pub use model::{
-    AddressData, Attribute, Event, EventChangeType, EventObjectType, Order, OrderStatus,
-    PaymentEntry, PaymentEntryType, PaymentStatus, StockMutationRecord,
+    AddressData, AppliedVoucher, Attribute, Event, EventChangeType, EventObjectType, Order,
+    OrderStatus, PaymentEntry, PaymentEntryType, PaymentStatus, StockMutationRecord,
 };
 pub use ratelimit::RateLimitConfig;
 pub use state::{
@@ -242,6 +242,24 @@ impl CentraSim {
                 })
                 .map(|_| ())
                 .map_err(|problems| format!("{problems:?}"))
+        })
+    }
+
+    /// Adds physical units of a SKU in every warehouse, as another
+    /// integration or a manual edit would: no stock mutation is logged and
+    /// no event is sent (reconciliation tests plant drift with it).
+    /// Returns whether the SKU exists.
+    pub fn add_physical_quietly(&self, sku: &str, units: i64) -> bool {
+        self.with_state(|state| {
+            let catalogue = &mut state.catalogue;
+            let Some(size) = catalogue.size_by_sku(sku).map(|s| s.id) else {
+                return false;
+            };
+            let warehouses: Vec<i32> = catalogue.warehouses.values().map(|w| w.id).collect();
+            for warehouse in warehouses {
+                catalogue.cell_mut(warehouse, size).physical += units;
+            }
+            true
         })
     }
 
