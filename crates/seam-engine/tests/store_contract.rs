@@ -72,4 +72,5 @@ contract!(
     the_active_queue_and_the_journal_can_be_read_whole,
     variances_open_update_and_clear_by_check,
     work_in_flight_is_told_by_entity,
+    states_page_by_key_as_text,
 );

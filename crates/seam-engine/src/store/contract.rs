@@ -65,6 +65,7 @@ pub fn suite() -> &'static [&'static str] {
         "the_active_queue_and_the_journal_can_be_read_whole",
         "variances_open_update_and_clear_by_check",
         "work_in_flight_is_told_by_entity",
+        "states_page_by_key_as_text",
     ]
 }
 
@@ -961,4 +962,53 @@ pub async fn work_in_flight_is_told_by_entity(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .contains(&parked[0].spec.entity_key));
+}
+
+/// Entity states a page at a time by key, as their stored JSON text.
+pub async fn states_page_by_key_as_text(store: Arc<dyn Store>) {
+    store.ingest(&[event("s", "1", "seed")], 0).await.unwrap();
+    let job = store.claim("w", 1, 10_000, 0).await.unwrap().remove(0);
+    let state = |key: &str, flow: &str| StateWrite {
+        entity_key: key.into(),
+        flow: flow.into(),
+        state: json!({ "key": key, "total": "95.01" }),
+    };
+    let commit = Commit {
+        state: vec![
+            state("order:3", "orders"),
+            state("order:1", "orders"),
+            state("order:2", "orders"),
+            state("order:1", "returns"),
+        ],
+        ..Default::default()
+    };
+    store
+        .complete(
+            "w",
+            vec![Completion {
+                job_id: job.id,
+                result: CompletionResult::Done(commit),
+            }],
+            10,
+        )
+        .await
+        .unwrap();
+    let first = store.entity_state_texts("orders", "", 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec!["order:1", "order:2"]
+    );
+    let decoded: serde_json::Value = serde_json::from_str(&first[0].1).unwrap();
+    assert_eq!(decoded, json!({ "key": "order:1", "total": "95.01" }));
+    let rest = store
+        .entity_state_texts("orders", &first[1].0, 2)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].0, "order:3");
+    assert!(store
+        .entity_state_texts("orders", "order:3", 2)
+        .await
+        .unwrap()
+        .is_empty());
 }

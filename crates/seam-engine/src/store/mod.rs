@@ -134,6 +134,16 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(String, EntityState)>, StoreError>;
 
+    /// As `entity_states`, each state as its stored JSON text: for readers
+    /// that page through many states and decode each into their own type in
+    /// one pass (reconciliation).
+    async fn entity_state_texts(
+        &self,
+        flow: &str,
+        after_key: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// The states in a flow of the given entities (absent ones are left out).
     async fn entity_states_of(
         &self,

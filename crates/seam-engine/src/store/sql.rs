@@ -662,6 +662,27 @@ macro_rules! impl_sql_store {
                     .map_err(StoreError::Database)
             }
 
+            async fn entity_state_texts(
+                &self,
+                flow: &str,
+                after_key: &str,
+                limit: u32,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT entity_key, state FROM entity_state \
+                     WHERE flow = $1 AND entity_key > $2 ORDER BY entity_key LIMIT $3",
+                )
+                .bind(flow)
+                .bind(after_key)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("entity_key")?, row.try_get("state")?)))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(StoreError::Database)
+            }
+
             async fn entity_states_of(
                 &self,
                 flow: &str,

@@ -215,7 +215,7 @@ pub async fn reconcile_orders(
     let mut variances: Vec<Variance> = Vec::new();
     loop {
         let page = store
-            .entity_states(orders::FLOW, &after, options.chunk.max(1))
+            .entity_state_texts(orders::FLOW, &after, options.chunk.max(1))
             .await?;
         let Some((last, _)) = page.last() else {
             break;
@@ -228,7 +228,7 @@ pub async fn reconcile_orders(
             if !key.starts_with("order:") {
                 continue;
             }
-            match serde_json::from_value::<OrderRecord>(state.state) {
+            match serde_json::from_str::<OrderRecord>(&state) {
                 Ok(record) if period.contains(&record.order.order_date) => {
                     records.push((key, record))
                 }

@@ -163,7 +163,7 @@ pub async fn finance_report(
     let mut totals: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
     let mut after = String::new();
     loop {
-        let states = store.entity_states(orders::FLOW, &after, page).await?;
+        let states = store.entity_state_texts(orders::FLOW, &after, page).await?;
         let Some((last, _)) = states.last() else {
             break;
         };
@@ -174,7 +174,7 @@ pub async fn finance_report(
             if !key.starts_with("order:") {
                 continue;
             }
-            if let Ok(record) = serde_json::from_value::<OrderRecord>(state.state) {
+            if let Ok(record) = serde_json::from_str::<OrderRecord>(&state) {
                 if period.contains(&record.order.order_date) {
                     records.push((key, record));
                 }
