@@ -520,27 +520,42 @@ async fn a_refund_that_never_reached_the_payment_is_a_credit_memo_without_refund
 async fn stock_written_to_centra_behind_the_hubs_back_is_stock_drift() {
     let hub = Hub::start().await;
     let sku = hub.new_skus(1).remove(0);
-    hub.until("Centra holds the warehouse's sellable units", |h| {
-        h.sandbox.centra.stock_of(&sku).unwrap().physical
-            == h.sandbox.warehouse.available_units(&sku) as i64
-    })
-    .await;
+    // Wait until the stock flow knows the SKU and has nothing left to push
+    // for it, so that its own push cannot overwrite the planted drift.
+    let entity = format!("sku:{sku}");
+    let started = Instant::now();
+    loop {
+        let known = hub
+            .store
+            .entity_state(&entity, seam_flows::stock::FLOW)
+            .await
+            .unwrap()
+            .is_some();
+        let pending = hub
+            .store
+            .marked(seam_flows::stock::PUSH_SET, 100_000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.key == sku);
+        let agrees = hub.sandbox.centra.stock_of(&sku).unwrap().physical
+            == hub.sandbox.warehouse.available_units(&sku) as i64;
+        if known && !pending && agrees {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the stock flow never settled {sku}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let sellable = hub.sandbox.warehouse.available_units(&sku) as i64;
     assert!(hub.sandbox.centra.add_physical_quietly(&sku, 4));
     // The stock flow's read-back finds it (and pushes a correction); the
-    // reconciler records what it found.
-    hub.store
-        .enqueue(
-            &[NewJob {
-                spec: JobSpec::new("stock", "readback", "stock-readback"),
-                payload: serde_json::json!({}),
-            }],
-            0,
-        )
-        .await
-        .unwrap();
-    let entity = format!("sku:{sku}");
+    // reconciler records what it found. A read-back takes the next slice of
+    // SKUs after the last one read, so it is asked until it comes round.
     let started = Instant::now();
+    let mut asked = Instant::now() - Duration::from_secs(1);
     while !hub
         .store
         .timeline(&entity)
@@ -553,6 +568,19 @@ async fn stock_written_to_centra_behind_the_hubs_back_is_stock_drift() {
             started.elapsed() < Duration::from_secs(20),
             "no read-back found the drift"
         );
+        if asked.elapsed() >= Duration::from_millis(500) {
+            hub.store
+                .enqueue(
+                    &[NewJob {
+                        spec: JobSpec::new("stock", "readback", "stock-readback"),
+                        payload: serde_json::json!({}),
+                    }],
+                    0,
+                )
+                .await
+                .unwrap();
+            asked = Instant::now();
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cycle(&hub).await;
