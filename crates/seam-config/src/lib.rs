@@ -31,6 +31,26 @@ pub struct Config {
     pub orders: OrdersConfig,
     pub returns: ReturnsConfig,
     pub stock: StockConfig,
+    pub reconcile: ReconcileConfig,
+}
+
+/// `[reconcile]`: the scheduled reconciliation (see docs/reconcile.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileConfig {
+    /// How often the systems are compared; `None` (`every = "off"`) runs it
+    /// only on demand (`seam reconcile`).
+    pub every: Option<Duration>,
+    /// Orders of this many days, up to today, are compared each time.
+    pub lookback_days: u32,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        ReconcileConfig {
+            every: Some(Duration::from_secs(3600)),
+            lookback_days: 45,
+        }
+    }
 }
 
 /// `[stock]`: the stock flow's rhythm. Centra's budget, not these, bounds

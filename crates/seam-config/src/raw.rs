@@ -32,6 +32,17 @@ pub(crate) struct RawConfig {
     returns: RawReturns,
     #[serde(default)]
     stock: RawStock,
+    #[serde(default)]
+    reconcile: RawReconcile,
+}
+
+/// `[reconcile]`: how often the reconciler compares the systems, and how
+/// far back.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReconcile {
+    every: Option<Spanned<String>>,
+    lookback_days: Option<u32>,
 }
 
 /// `[stock]`: how often the stock flow reads the feed, pushes and reads back.
@@ -623,6 +634,22 @@ impl RawConfig {
             safety_buffer: self.stock.safety_buffer.unwrap_or(defaults.safety_buffer),
         };
 
+        let defaults = ReconcileConfig::default();
+        let reconcile = ReconcileConfig {
+            every: match self.reconcile.every.as_ref() {
+                Some(raw) if raw.get_ref().trim() == "off" => None,
+                Some(raw) => {
+                    Some(r.duration(Some(raw), "reconcile.every", Duration::from_secs(3600)))
+                }
+                None => defaults.every,
+            },
+            lookback_days: self
+                .reconcile
+                .lookback_days
+                .unwrap_or(defaults.lookback_days)
+                .max(1),
+        };
+
         if !r.errors.is_empty() {
             r.errors
                 .sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column));
@@ -642,6 +669,7 @@ impl RawConfig {
             orders,
             returns,
             stock,
+            reconcile,
         })
     }
 }

@@ -194,3 +194,42 @@ fn the_stock_rhythm_defaults_and_says_which_line_is_wrong() {
         "{errors}"
     );
 }
+
+#[test]
+fn reconciliation_runs_hourly_by_default_and_can_be_turned_off() {
+    let config = parse("", Path::new("seam.toml"), &env).unwrap();
+    assert_eq!(config.reconcile, seam_config::ReconcileConfig::default());
+    assert_eq!(
+        config.reconcile.every,
+        Some(std::time::Duration::from_secs(3600))
+    );
+    let config = parse(
+        "[reconcile]\nevery = \"15m\"\nlookback_days = 7\n",
+        Path::new("seam.toml"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(
+        config.reconcile.every,
+        Some(std::time::Duration::from_secs(900))
+    );
+    assert_eq!(config.reconcile.lookback_days, 7);
+    let config = parse(
+        "[reconcile]\nevery = \"off\"\n",
+        Path::new("seam.toml"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(config.reconcile.every, None);
+    let errors = parse(
+        "[reconcile]\nevery = \"hourly\"\n",
+        Path::new("seam.toml"),
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("seam.toml:2") && errors.contains("reconcile.every"),
+        "{errors}"
+    );
+}

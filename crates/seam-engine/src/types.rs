@@ -316,3 +316,73 @@ pub struct ActiveJob {
     pub run_after: Millis,
     pub last_error: Option<String>,
 }
+
+/// A reconciliation variance as the reconciler found it: two systems
+/// disagree about one entity, with both values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewVariance {
+    /// A stable cause such as `total_mismatch`.
+    pub variance_type: String,
+    pub entity_key: String,
+    /// The business day it belongs to (`YYYY-MM-DD`, the order's date);
+    /// empty for entities without one (stock).
+    pub day: String,
+    pub owner: OwnerTeam,
+    /// `None` for quantities.
+    pub currency: Option<String>,
+    pub expected: rust_decimal::Decimal,
+    pub found: rust_decimal::Decimal,
+    pub expected_system: String,
+    pub found_system: String,
+    pub detail: String,
+}
+
+/// Whether a variance still stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarianceStatus {
+    Open,
+    /// A later check found the systems agreeing again.
+    Cleared,
+}
+
+impl VarianceStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VarianceStatus::Open => "open",
+            VarianceStatus::Cleared => "cleared",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VarianceRecord {
+    pub id: i64,
+    pub variance: NewVariance,
+    pub status: VarianceStatus,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    pub cleared_at: Option<Millis>,
+}
+
+/// Which variances to list: by business day (inclusive, `YYYY-MM-DD`
+/// strings compare in order), a page at a time by id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VarianceFilter {
+    pub day_from: Option<String>,
+    pub day_to: Option<String>,
+    pub status: Option<VarianceStatus>,
+    pub after_id: i64,
+    pub limit: u32,
+}
+
+/// What recording a check's variances changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VarianceChanges {
+    /// Variances not open before.
+    pub opened: u64,
+    /// Open variances found again (values and last seen updated).
+    pub seen_again: u64,
+    /// Open variances of checked entities that the check no longer found.
+    pub cleared: u64,
+}

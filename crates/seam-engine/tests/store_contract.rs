@@ -70,4 +70,7 @@ contract!(
     marks_keep_changes_made_while_working,
     a_postponed_job_keeps_its_attempts,
     the_active_queue_and_the_journal_can_be_read_whole,
+    variances_open_update_and_clear_by_check,
+    work_in_flight_is_told_by_entity,
+    states_page_by_key_as_text,
 );

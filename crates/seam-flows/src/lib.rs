@@ -6,6 +6,7 @@
 
 pub mod mappings;
 pub mod orders;
+pub mod reconcile;
 pub mod returns;
 pub mod stock;
 pub mod wiring;

@@ -61,8 +61,9 @@ const PUSH_ENTITY: &str = "stock-push";
 /// from the position so that a push never overwrites a movement.
 const PUSHED_FLOW: &str = "stock-pushed";
 const READBACK_ENTITY: &str = "stock-readback";
-/// Per SKU: how many read-backs in a row found drift.
-const DRIFT_FLOW: &str = "stock-drift";
+/// Per SKU: how many read-backs in a row found drift, and what the last
+/// read-back found (the reconciler reports it).
+pub const DRIFT_FLOW: &str = "stock-drift";
 /// Read-backs in a row that must find drift before it is raised as an exception.
 pub const DRIFT_RAISED_AFTER: i64 = 3;
 
@@ -736,7 +737,7 @@ impl JobHandler for ReadBack {
                 commit.state.push(StateWrite {
                     entity_key: entity.clone(),
                     flow: DRIFT_FLOW.into(),
-                    state: json!({ "in_a_row": in_a_row }),
+                    state: json!({ "in_a_row": in_a_row, "free": free, "sellable": truth }),
                 });
             }
             commit.timeline.push(TimelineEntry {

@@ -17,6 +17,7 @@ use seam_engine::{HandlerRegistry, Store};
 
 use crate::mappings::MappingSource;
 use crate::orders::{OrderFlow, OrderSettings};
+use crate::reconcile::{LiveObserver, PassOptions, ReconcileFlow, ReconcileSettings};
 use crate::returns::ReturnFlow;
 use crate::stock::{StockFlow, StockSettings};
 
@@ -106,6 +107,33 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
         ),
         _ => report.push("stock flow off: needs connectors.centra and connectors.warehouse".into()),
     }
+    match (&centra_client, &netsuite_client, config.reconcile.every) {
+        (Some(centra), Some(netsuite), Some(every)) => {
+            let flow = Arc::new(ReconcileFlow {
+                observer: LiveObserver {
+                    centra: centra.clone(),
+                    netsuite: netsuite.clone(),
+                    reveni: reveni_client.clone(),
+                },
+                settings: ReconcileSettings {
+                    every,
+                    lookback_days: config.reconcile.lookback_days,
+                    options: PassOptions::default(),
+                },
+            });
+            flow.register(&mut handlers);
+            tasks.extend(flow.scheduled_tasks());
+            report.push(format!(
+                "reconciliation on: every {}, orders of the last {} days",
+                humantime_like(every),
+                config.reconcile.lookback_days
+            ));
+        }
+        (Some(_), Some(_), None) => report
+            .push("reconciliation off (reconcile.every = \"off\"): run `seam reconcile`".into()),
+        _ => report
+            .push("reconciliation off: needs connectors.centra and connectors.netsuite".into()),
+    }
     match (centra_client, warehouse_client, netsuite_client) {
         (Some(centra), Some(warehouse), Some(netsuite)) => {
             // Returns follow the orders Seam posted: same systems, plus
@@ -160,5 +188,17 @@ pub fn wire(config: &Config, store: Option<Arc<dyn Store>>, settings: FlowSettin
         tasks,
         report,
         governors,
+    }
+}
+
+/// "1h", "30m", "45s": a schedule as people write it.
+fn humantime_like(every: std::time::Duration) -> String {
+    let secs = every.as_secs();
+    if secs >= 3600 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs >= 60 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
     }
 }

@@ -56,6 +56,9 @@ enum Command {
     /// SKU would be refused).
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Compare Centra, NetSuite, the PSP, Reveni and the 3PL for a period
+    /// (`report`: the month-end finance report).
+    Reconcile(commands::reconcile::ReconcileArgs),
     /// Print the story of an order, return or SKU across every system.
     Trace(commands::trace::TraceArgs),
     /// Measure Seam's own throughput.
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
             Command::Exceptions(command) => commands::exceptions::run(config_path, command).await,
             Command::Stock(command) => commands::stock::run(config_path, command).await,
             Command::Audit(command) => commands::audit::run(config_path, command).await,
+            Command::Reconcile(args) => commands::reconcile::run(config_path, args).await,
             Command::Trace(args) => commands::trace::run(config_path, args).await,
             Command::Bench(command) => commands::bench::run(config_path, command).await,
             Command::Soak(args) => commands::soak::run(args).await,

@@ -109,3 +109,79 @@ fn the_demo_runs_trades_and_stops_cleanly() {
         .unwrap_or(0);
     assert!(orders > 10, "the generator traded: {stderr}");
 }
+
+#[test]
+fn the_month_end_report_works_on_a_fresh_database_and_reconcile_names_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seam.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[hub]\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let csv = seam()
+        .args([
+            "reconcile",
+            "report",
+            "--period",
+            "2026-11",
+            "--format",
+            "csv",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let text = String::from_utf8_lossy(&csv.stdout);
+    assert!(
+        text.starts_with("period_from,period_to,currency,orders,")
+            && text.contains("\nvariance_id,type,entity,day,owner,currency,expected_system,expected,found_system,found,difference,status,detail\n"),
+        "{text}"
+    );
+    let json = seam()
+        .args([
+            "reconcile",
+            "report",
+            "--period",
+            "2026-11",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["period"]["from"], "2026-11-01");
+    assert_eq!(report["period"]["to"], "2026-11-30");
+    assert_eq!(report["variances"], serde_json::json!([]));
+
+    let bad = seam()
+        .args(["reconcile", "report", "--period", "November", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("'November' is not a month like 2026-11"));
+
+    let no_connectors = seam()
+        .args(["reconcile", "--since", "2026-11-01", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!no_connectors.status.success());
+    let stderr = String::from_utf8_lossy(&no_connectors.stderr);
+    assert!(
+        stderr.contains("reconciliation needs connectors.centra and connectors.netsuite"),
+        "{stderr}"
+    );
+}

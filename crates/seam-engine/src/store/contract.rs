@@ -63,6 +63,9 @@ pub fn suite() -> &'static [&'static str] {
         "marks_keep_changes_made_while_working",
         "a_postponed_job_keeps_its_attempts",
         "the_active_queue_and_the_journal_can_be_read_whole",
+        "variances_open_update_and_clear_by_check",
+        "work_in_flight_is_told_by_entity",
+        "states_page_by_key_as_text",
     ]
 }
 
@@ -797,4 +800,215 @@ pub async fn the_active_queue_and_the_journal_can_be_read_whole(store: Arc<dyn S
     let rest = store.active_jobs(first_page[1].job.id, 10).await.unwrap();
     assert_eq!(rest.len(), 1);
     assert!(rest.iter().all(|a| a.job.state == JobState::Queued));
+}
+
+fn variance(entity: &str, kind: &str, day: &str, expected: i64, found: i64) -> NewVariance {
+    NewVariance {
+        variance_type: kind.into(),
+        entity_key: entity.into(),
+        day: day.into(),
+        owner: OwnerTeam::Finance,
+        currency: Some("EUR".into()),
+        expected: rust_decimal::Decimal::new(expected, 2),
+        found: rust_decimal::Decimal::new(found, 2),
+        expected_system: "centra".into(),
+        found_system: "netsuite".into(),
+        detail: format!("{kind} of {entity}"),
+    }
+}
+
+/// A check opens what it finds, updates what is still open, and clears
+/// what it no longer finds for the entities it checked (only those).
+pub async fn variances_open_update_and_clear_by_check(store: Arc<dyn Store>) {
+    let checked = vec!["order:1".to_string(), "order:2".to_string()];
+    let first = store
+        .record_variances(
+            &checked,
+            &[
+                variance("order:1", "total_mismatch", "2026-11-03", 9500, 9501),
+                variance("order:2", "tax_mismatch", "2026-11-30", 1900, 1899),
+                variance("sku:A", "stock_drift", "", 500, 700),
+            ],
+            1_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        VarianceChanges {
+            opened: 3,
+            seen_again: 0,
+            cleared: 0
+        }
+    );
+    // Order 1 still differs (by more now), order 2 agrees again, sku:A was not checked.
+    let second = store
+        .record_variances(
+            &checked,
+            &[variance(
+                "order:1",
+                "total_mismatch",
+                "2026-11-03",
+                9500,
+                9502,
+            )],
+            2_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        VarianceChanges {
+            opened: 0,
+            seen_again: 1,
+            cleared: 1
+        }
+    );
+    let all = store
+        .variances(&VarianceFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    let one = &all[0];
+    assert_eq!(one.variance.entity_key, "order:1");
+    assert_eq!(one.variance.found, rust_decimal::Decimal::new(9502, 2));
+    assert_eq!(one.variance.currency.as_deref(), Some("EUR"));
+    assert_eq!(one.variance.owner, OwnerTeam::Finance);
+    assert_eq!((one.first_seen, one.last_seen), (1_000, 2_000));
+    assert_eq!(one.status, VarianceStatus::Open);
+    assert_eq!(all[1].status, VarianceStatus::Cleared);
+    assert_eq!(all[1].cleared_at, Some(2_000));
+    assert_eq!(all[2].status, VarianceStatus::Open, "sku:A was not checked");
+
+    // By business day (inclusive), by status, and a page at a time.
+    let november = |status| VarianceFilter {
+        day_from: Some("2026-11-01".into()),
+        day_to: Some("2026-11-30".into()),
+        status,
+        after_id: 0,
+        limit: 100,
+    };
+    assert_eq!(store.variances(&november(None)).await.unwrap().len(), 2);
+    let open = store
+        .variances(&november(Some(VarianceStatus::Open)))
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    let page = store
+        .variances(&VarianceFilter {
+            after_id: all[0].id,
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].id, all[1].id);
+
+    // Found again after clearing: a new variance opens.
+    let third = store
+        .record_variances(
+            &["order:2".to_string()],
+            &[variance(
+                "order:2",
+                "tax_mismatch",
+                "2026-11-30",
+                1900,
+                1898,
+            )],
+            3_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(third.opened, 1);
+}
+
+pub async fn work_in_flight_is_told_by_entity(store: Arc<dyn Store>) {
+    store
+        .ingest(&[event("s", "1", "order:1"), event("s", "2", "order:2")], 0)
+        .await
+        .unwrap();
+    let keys = vec![
+        "order:1".to_string(),
+        "order:2".to_string(),
+        "order:3".to_string(),
+    ];
+    let busy = store.entities_in_flight(&keys).await.unwrap();
+    assert_eq!(busy.len(), 2);
+    let claimed = store.claim("w", 1, 10_000, 0).await.unwrap();
+    assert_eq!(
+        store.entities_in_flight(&keys).await.unwrap().len(),
+        2,
+        "running counts"
+    );
+    store
+        .complete("w", vec![done(claimed[0].id)], 10)
+        .await
+        .unwrap();
+    let busy = store.entities_in_flight(&keys).await.unwrap();
+    assert_eq!(busy.len(), 1);
+    assert!(!busy.contains(&claimed[0].spec.entity_key));
+    // A job parked behind an open exception still holds its entity.
+    let parked = store.claim("w", 1, 10_000, 20).await.unwrap();
+    store
+        .complete("w", vec![park(&parked[0], "broken")], 30)
+        .await
+        .unwrap();
+    assert!(store
+        .entities_in_flight(&keys)
+        .await
+        .unwrap()
+        .contains(&parked[0].spec.entity_key));
+}
+
+/// Entity states a page at a time by key, as their stored JSON text.
+pub async fn states_page_by_key_as_text(store: Arc<dyn Store>) {
+    store.ingest(&[event("s", "1", "seed")], 0).await.unwrap();
+    let job = store.claim("w", 1, 10_000, 0).await.unwrap().remove(0);
+    let state = |key: &str, flow: &str| StateWrite {
+        entity_key: key.into(),
+        flow: flow.into(),
+        state: json!({ "key": key, "total": "95.01" }),
+    };
+    let commit = Commit {
+        state: vec![
+            state("order:3", "orders"),
+            state("order:1", "orders"),
+            state("order:2", "orders"),
+            state("order:1", "returns"),
+        ],
+        ..Default::default()
+    };
+    store
+        .complete(
+            "w",
+            vec![Completion {
+                job_id: job.id,
+                result: CompletionResult::Done(commit),
+            }],
+            10,
+        )
+        .await
+        .unwrap();
+    let first = store.entity_state_texts("orders", "", 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec!["order:1", "order:2"]
+    );
+    let decoded: serde_json::Value = serde_json::from_str(&first[0].1).unwrap();
+    assert_eq!(decoded, json!({ "key": "order:1", "total": "95.01" }));
+    let rest = store
+        .entity_state_texts("orders", &first[1].0, 2)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].0, "order:3");
+    assert!(store
+        .entity_state_texts("orders", "order:3", 2)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -134,6 +134,16 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(String, EntityState)>, StoreError>;
 
+    /// As `entity_states`, each state as its stored JSON text: for readers
+    /// that page through many states and decode each into their own type in
+    /// one pass (reconciliation).
+    async fn entity_state_texts(
+        &self,
+        flow: &str,
+        after_key: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// The states in a flow of the given entities (absent ones are left out).
     async fn entity_states_of(
         &self,
@@ -234,6 +244,31 @@ pub trait Store: Send + Sync + 'static {
         forget_before: Millis,
         now: Millis,
     ) -> Result<u64, StoreError>;
+
+    // --- Reconciliation ---
+
+    /// Records one check of the `checked` entities, in one transaction: a
+    /// variance found is opened, or updated (values, detail, last seen) when
+    /// one of its entity and type is open already; an open variance of a
+    /// checked entity that the check did not find again is cleared.
+    async fn record_variances(
+        &self,
+        checked: &[String],
+        found: &[NewVariance],
+        now: Millis,
+    ) -> Result<VarianceChanges, StoreError>;
+
+    /// Variances by business day and status, oldest id first, a page at a
+    /// time (`after_id`, `limit`).
+    async fn variances(&self, filter: &VarianceFilter) -> Result<Vec<VarianceRecord>, StoreError>;
+
+    /// Which of the entities have active jobs (queued, running, or parked
+    /// behind an open exception): work in flight, or a problem a person
+    /// already owns, that explains a difference between systems.
+    async fn entities_in_flight(
+        &self,
+        entity_keys: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError>;
 
     // --- The soak (`seam soak`): reading the whole store after a run ---
 

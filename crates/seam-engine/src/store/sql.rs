@@ -662,6 +662,27 @@ macro_rules! impl_sql_store {
                     .map_err(StoreError::Database)
             }
 
+            async fn entity_state_texts(
+                &self,
+                flow: &str,
+                after_key: &str,
+                limit: u32,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT entity_key, state FROM entity_state \
+                     WHERE flow = $1 AND entity_key > $2 ORDER BY entity_key LIMIT $3",
+                )
+                .bind(flow)
+                .bind(after_key)
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("entity_key")?, row.try_get("state")?)))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(StoreError::Database)
+            }
+
             async fn entity_states_of(
                 &self,
                 flow: &str,
@@ -1115,6 +1136,186 @@ macro_rules! impl_sql_store {
                 .await?;
                 tx.commit().await?;
                 Ok(fresh)
+            }
+
+            // --- Reconciliation ---
+
+            async fn record_variances(
+                &self,
+                checked: &[String],
+                found: &[NewVariance],
+                now: Millis,
+            ) -> Result<VarianceChanges, StoreError> {
+                let mut tx: Tx = self.pool.begin().await?;
+                let mut changes = VarianceChanges::default();
+                // The open variances of the checked entities (and of any
+                // entity a variance names), by (entity, type).
+                let mut keys: Vec<&str> = checked.iter().map(String::as_str).collect();
+                keys.extend(found.iter().map(|v| v.entity_key.as_str()));
+                keys.sort_unstable();
+                keys.dedup();
+                let mut open: HashMap<(String, String), i64> = HashMap::new();
+                for chunk in keys.chunks(INSERT_CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT id, entity_key, variance_type FROM variances \
+                         WHERE status = 'open' AND entity_key IN (",
+                    );
+                    let mut list = qb.separated(", ");
+                    for key in chunk {
+                        list.push_bind(*key);
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        open.insert(
+                            (row.try_get("entity_key")?, row.try_get("variance_type")?),
+                            row.try_get("id")?,
+                        );
+                    }
+                }
+                for variance in found {
+                    let key = (variance.entity_key.clone(), variance.variance_type.clone());
+                    if let Some(id) = open.remove(&key) {
+                        sqlx::query(
+                            "UPDATE variances SET day = $1, owner = $2, currency = $3, \
+                             expected = $4, found = $5, expected_system = $6, found_system = $7, \
+                             detail = $8, last_seen = $9 WHERE id = $10",
+                        )
+                        .bind(&variance.day)
+                        .bind(variance.owner.as_str())
+                        .bind(&variance.currency)
+                        .bind(variance.expected.to_string())
+                        .bind(variance.found.to_string())
+                        .bind(&variance.expected_system)
+                        .bind(&variance.found_system)
+                        .bind(&variance.detail)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        changes.seen_again += 1;
+                    } else {
+                        sqlx::query(
+                            "INSERT INTO variances (variance_type, entity_key, day, owner, \
+                             currency, expected, found, expected_system, found_system, detail, \
+                             status, first_seen, last_seen) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&variance.variance_type)
+                        .bind(&variance.entity_key)
+                        .bind(&variance.day)
+                        .bind(variance.owner.as_str())
+                        .bind(&variance.currency)
+                        .bind(variance.expected.to_string())
+                        .bind(variance.found.to_string())
+                        .bind(&variance.expected_system)
+                        .bind(&variance.found_system)
+                        .bind(&variance.detail)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        changes.opened += 1;
+                        // A second variance of the same entity and type in one
+                        // check is the same cause: count it once.
+                        open.insert(key, -1);
+                    }
+                }
+                let checked: std::collections::HashSet<&str> =
+                    checked.iter().map(String::as_str).collect();
+                for ((entity_key, _), id) in open {
+                    if id < 0 || !checked.contains(entity_key.as_str()) {
+                        continue;
+                    }
+                    sqlx::query(
+                        "UPDATE variances SET status = 'cleared', cleared_at = $1 WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    changes.cleared += 1;
+                }
+                tx.commit().await?;
+                Ok(changes)
+            }
+
+            async fn variances(
+                &self,
+                filter: &VarianceFilter,
+            ) -> Result<Vec<VarianceRecord>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT id, variance_type, entity_key, day, owner, currency, expected, found, \
+                     expected_system, found_system, detail, status, first_seen, last_seen, \
+                     cleared_at FROM variances WHERE id > ",
+                );
+                qb.push_bind(filter.after_id);
+                if let Some(from) = &filter.day_from {
+                    qb.push(" AND day >= ").push_bind(from.clone());
+                }
+                if let Some(to) = &filter.day_to {
+                    qb.push(" AND day <= ").push_bind(to.clone());
+                }
+                if let Some(status) = filter.status {
+                    qb.push(" AND status = ").push_bind(status.as_str());
+                }
+                qb.push(" ORDER BY id LIMIT ").push_bind(filter.limit.max(1) as i64);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let owner: String = row.try_get("owner")?;
+                    let status: String = row.try_get("status")?;
+                    let amount = |column: &str| -> Result<rust_decimal::Decimal, StoreError> {
+                        let text: String = row.try_get(column)?;
+                        text.parse().map_err(|_| {
+                            StoreError::Conflict(format!("variance amount '{text}' is not a decimal"))
+                        })
+                    };
+                    out.push(VarianceRecord {
+                        id: row.try_get("id")?,
+                        variance: NewVariance {
+                            variance_type: row.try_get("variance_type")?,
+                            entity_key: row.try_get("entity_key")?,
+                            day: row.try_get("day")?,
+                            owner: owner.parse().unwrap_or(seam_model::OwnerTeam::Engineering),
+                            currency: row.try_get("currency")?,
+                            expected: amount("expected")?,
+                            found: amount("found")?,
+                            expected_system: row.try_get("expected_system")?,
+                            found_system: row.try_get("found_system")?,
+                            detail: row.try_get("detail")?,
+                        },
+                        status: if status == "open" {
+                            VarianceStatus::Open
+                        } else {
+                            VarianceStatus::Cleared
+                        },
+                        first_seen: row.try_get("first_seen")?,
+                        last_seen: row.try_get("last_seen")?,
+                        cleared_at: row.try_get("cleared_at")?,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn entities_in_flight(
+                &self,
+                entity_keys: &[String],
+            ) -> Result<std::collections::HashSet<String>, StoreError> {
+                let mut busy = std::collections::HashSet::new();
+                for chunk in entity_keys.chunks(INSERT_CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT DISTINCT entity_key FROM jobs WHERE entity_key IN (",
+                    );
+                    let mut list = qb.separated(", ");
+                    for key in chunk {
+                        list.push_bind(key.clone());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        busy.insert(row.try_get("entity_key")?);
+                    }
+                }
+                Ok(busy)
             }
 
             // --- The soak ---

@@ -223,7 +223,7 @@ impl CaseLine {
 
 impl ReturnCase {
     /// A return just asked for (or just found by the warehouse): nothing done yet.
-    fn new(id: String, source: ReturnSource, instant: bool) -> Self {
+    pub(crate) fn new(id: String, source: ReturnSource, instant: bool) -> Self {
         ReturnCase {
             id,
             source,

@@ -31,8 +31,8 @@ pub use catalogue::{
     SeededCatalogue,
 };
 pub use model::{
-    AddressData, Attribute, Event, EventChangeType, EventObjectType, Order, OrderStatus,
-    StockMutationRecord,
+    AddressData, AppliedVoucher, Attribute, Event, EventChangeType, EventObjectType, Order,
+    OrderStatus, PaymentEntry, PaymentEntryType, PaymentStatus, StockMutationRecord,
 };
 pub use ratelimit::RateLimitConfig;
 pub use state::{
@@ -205,6 +205,13 @@ impl CentraSim {
         self.with_state(|state| state.orders.get(&number).cloned())
     }
 
+    /// Changes an order as a direct fix in Centra's database would: no
+    /// event and no webhook (reconciliation tests plant drift with it).
+    /// Returns whether the order exists.
+    pub fn alter_order(&self, number: i32, change: impl FnOnce(&mut Order)) -> bool {
+        self.with_state(|state| state.orders.get_mut(&number).map(change).is_some())
+    }
+
     /// Every order, by number (the soak reads them all after a run).
     pub fn orders(&self) -> Vec<Order> {
         self.with_state(|state| state.orders.values().cloned().collect())
@@ -235,6 +242,24 @@ impl CentraSim {
                 })
                 .map(|_| ())
                 .map_err(|problems| format!("{problems:?}"))
+        })
+    }
+
+    /// Adds physical units of a SKU in every warehouse, as another
+    /// integration or a manual edit would: no stock mutation is logged and
+    /// no event is sent (reconciliation tests plant drift with it).
+    /// Returns whether the SKU exists.
+    pub fn add_physical_quietly(&self, sku: &str, units: i64) -> bool {
+        self.with_state(|state| {
+            let catalogue = &mut state.catalogue;
+            let Some(size) = catalogue.size_by_sku(sku).map(|s| s.id) else {
+                return false;
+            };
+            let warehouses: Vec<i32> = catalogue.warehouses.values().map(|w| w.id).collect();
+            for warehouse in warehouses {
+                catalogue.cell_mut(warehouse, size).physical += units;
+            }
+            true
         })
     }
 

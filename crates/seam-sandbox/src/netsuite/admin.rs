@@ -257,6 +257,29 @@ impl NetSuiteSim {
         self.modify(RecordType::SalesOrder, key, |_| Ok(()), &patch)
     }
 
+    /// Changes a record as a script or a direct database fix would: no
+    /// validation, no recompute, and lastModifiedDate does not move, so no
+    /// poll for modified records sees it (reconciliation tests plant drift
+    /// with it).
+    pub fn alter_quietly(
+        &self,
+        kind: RecordType,
+        key: &RecordKey,
+        change: impl FnOnce(&mut Record),
+    ) -> Result<(), NsError> {
+        let mut state = self.shared.lock();
+        let id = state
+            .store
+            .resolve(kind, key)
+            .ok_or_else(NsError::not_found)?;
+        let record = state
+            .store
+            .get_mut(kind, id)
+            .ok_or_else(NsError::not_found)?;
+        change(record);
+        Ok(())
+    }
+
     /// Closes every line of a sales order (status H Closed).
     pub fn close_order(&self, key: &RecordKey) -> Result<(), NsError> {
         self.modify(

@@ -26,6 +26,9 @@ pub enum BenchCommand {
     /// NetSuite, latency and CPU per order (hub mode), or the share of the
     /// slowest vendor API's allowance achieved (vendor mode).
     Orders(super::bench_orders::OrdersArgs),
+    /// Reconciliation: orders compared per second from local state, and
+    /// peak memory (VmHWM).
+    Reconcile(super::bench_reconcile::ReconcileArgs),
 }
 
 #[derive(Args)]
@@ -67,6 +70,9 @@ pub async fn run(_config: Option<PathBuf>, command: BenchCommand) -> anyhow::Res
             .await
             .map(|()| ExitCode::SUCCESS),
         BenchCommand::Orders(args) => super::bench_orders::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        BenchCommand::Reconcile(args) => super::bench_reconcile::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
     }
