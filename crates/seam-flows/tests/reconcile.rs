@@ -345,31 +345,11 @@ async fn a_voucher_added_in_centra_afterwards_is_a_discount_mismatch() {
 async fn refunded_order(hub: &Hub) -> (i32, String) {
     use seam_flows::returns::{OrderReturns, ReturnStage};
     use seam_sandbox::reveni::{NewReturn, NewReturnItem, OrderRef};
-    use seam_sandbox::warehouse::{
-        DispatchRequest, Disposition, Grade, ReturnLineRequest, ReturnRequest,
-    };
+    use seam_sandbox::warehouse::{Disposition, Grade, ReturnLineRequest, ReturnRequest};
 
     let sku = hub.new_skus(1).remove(0);
     let number = hub.place(&[(&sku, 1, eur(8000))], "Standard");
-    hub.until("posted", |h| {
-        h.in_warehouse(number) && h.erp_order(number).is_some()
-    })
-    .await;
-    hub.sandbox
-        .warehouse
-        .dispatch(&number.to_string(), &DispatchRequest::default())
-        .unwrap();
-    hub.until("shipped in Centra and fulfilled in NetSuite", |h| {
-        let shipped =
-            h.sandbox.centra.order(number).is_some_and(|o| {
-                !o.shipments.is_empty() && o.shipments.iter().all(|s| s.is_shipped)
-            });
-        let fulfilled = h
-            .erp_order(number)
-            .is_some_and(|so| so.lines.iter().all(|l| l.quantity_fulfilled >= l.quantity));
-        shipped && fulfilled
-    })
-    .await;
+    hub.ship_all(number).await;
     let order = hub.sandbox.centra.order(number).unwrap();
     let line_id = order.lines.iter().find(|l| l.sku == sku).unwrap().id;
     let id = hub

@@ -14,40 +14,14 @@ use seam_flows::orders::order_entity;
 use seam_flows::returns::{return_entity, OrderReturns, ReturnCase, ReturnStage};
 use seam_sandbox::netsuite::{RecordKey, RecordType};
 use seam_sandbox::reveni::{NewReturn, NewReturnItem, OrderRef, ReviewStatus};
-use seam_sandbox::warehouse::{
-    DispatchRequest, Disposition, Grade, ReturnLineRequest, ReturnRequest,
-};
+use seam_sandbox::warehouse::{Disposition, Grade, ReturnLineRequest, ReturnRequest};
 
 /// Places an order, ships all of it and waits until Centra and NetSuite
 /// show it shipped. Returns the order number.
 async fn shipped_order(hub: &Hub, lines: &[(&str, i32, Decimal)]) -> i32 {
     let number = hub.place(lines, "Standard");
-    ship_all(hub, number).await;
+    hub.ship_all(number).await;
     number
-}
-
-/// Waits for the order to be posted, ships all of it, and waits until
-/// Centra shows it shipped and NetSuite fulfilled.
-async fn ship_all(hub: &Hub, number: i32) {
-    hub.until("posted to the warehouse", |h| h.in_warehouse(number))
-        .await;
-    hub.until("posted to NetSuite", |h| h.erp_order(number).is_some())
-        .await;
-    hub.sandbox
-        .warehouse
-        .dispatch(&number.to_string(), &DispatchRequest::default())
-        .unwrap();
-    hub.until("shipped in Centra and fulfilled in NetSuite", |h| {
-        let shipped =
-            h.sandbox.centra.order(number).is_some_and(|o| {
-                !o.shipments.is_empty() && o.shipments.iter().all(|s| s.is_shipped)
-            });
-        let fulfilled = h
-            .erp_order(number)
-            .is_some_and(|so| so.lines.iter().all(|l| l.quantity_fulfilled >= l.quantity));
-        shipped && fulfilled
-    })
-    .await;
 }
 
 /// How many times a return's unit was restocked, by its timeline.
@@ -302,7 +276,7 @@ async fn s11_one_item_of_a_discounted_bundle_refunds_its_exact_share_everywhere(
     // The bundle sells at a 20% promotion.
     let bundle_price = (full * Decimal::new(8, 1)).round_dp(2);
     let number = hub.place_bundle(&components, bundle_price, full);
-    ship_all(&hub, number).await;
+    hub.ship_all(number).await;
 
     let returned = &components[1];
     let id = request_return(&hub, number, &[(returned, 1)]);
@@ -729,7 +703,7 @@ async fn s09_an_available_exchange_is_one_zero_value_order_linked_to_the_origina
     );
     assert_eq!(so.totals.total, Decimal::ZERO);
     // Shipped like any order, with nothing to capture: marked paid.
-    ship_all(&hub, exchange.number).await;
+    hub.ship_all(exchange.number).await;
     let shipped = hub.sandbox.centra.order(exchange.number).unwrap();
     assert!(shipped
         .shipments

@@ -19,6 +19,7 @@ use seam_flows::wiring::{wire, FlowSettings};
 use seam_sandbox::centra::{AddressData, NewOrder, NewOrderLine};
 use seam_sandbox::netsuite::{RecordKey, RecordType};
 use seam_sandbox::sandbox::{Sandbox, SandboxOptions};
+use seam_sandbox::warehouse::DispatchRequest;
 use tokio_util::sync::CancellationToken;
 
 pub struct Hub {
@@ -310,6 +311,29 @@ impl Hub {
             .resubmit_exception(id, &ResubmitMode::Rerun, actor, comment, 0)
             .await
             .unwrap();
+    }
+
+    /// Waits for the order to be posted, ships all of it, and waits until
+    /// Centra shows it shipped and NetSuite fulfilled.
+    pub async fn ship_all(&self, number: i32) {
+        self.until("posted to the warehouse", |h| h.in_warehouse(number))
+            .await;
+        self.until("posted to NetSuite", |h| h.erp_order(number).is_some())
+            .await;
+        self.sandbox
+            .warehouse
+            .dispatch(&number.to_string(), &DispatchRequest::default())
+            .unwrap();
+        self.until("shipped in Centra and fulfilled in NetSuite", |h| {
+            let shipped = h.sandbox.centra.order(number).is_some_and(|o| {
+                !o.shipments.is_empty() && o.shipments.iter().all(|s| s.is_shipped)
+            });
+            let fulfilled = h
+                .erp_order(number)
+                .is_some_and(|so| so.lines.iter().all(|l| l.quantity_fulfilled >= l.quantity));
+            shipped && fulfilled
+        })
+        .await;
     }
 
     pub fn in_warehouse(&self, number: i32) -> bool {
